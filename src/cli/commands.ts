@@ -1,0 +1,152 @@
+/** The `wove` command line: serve, migrate, admin create-user, admin token, help, --version. */
+import { loadConfig, ConfigError } from "../config.ts";
+import { openApp } from "../core/app.ts";
+import { migrate } from "../db/migrate.ts";
+import { createUser, findUserByEmail } from "../auth/users.ts";
+import { createToken, parseExpiry, parseScopes } from "../auth/tokens.ts";
+import { ApiError } from "../lib/errors.ts";
+import { flushLogs } from "../lib/log.ts";
+import { helpText, parseFlags, UsageError, type CommandSpec } from "./args.ts";
+import { serve } from "./serve.ts";
+import { VERSION } from "./version.ts";
+
+const dataFlag = { type: "string", help: "Data directory (env WOVE_DATA_DIR; default ./data)", placeholder: "DIR" } as const;
+
+export const COMMANDS: Record<string, CommandSpec> = {
+  serve: {
+    usage: "wove serve [--port PORT] [--host HOST] [--data DIR]",
+    summary: "Start the Wove server (applies pending migrations first).",
+    flags: {
+      port: { type: "string", help: "Port to listen on (env WOVE_PORT; default 3000; 0 picks a free port)" },
+      host: { type: "string", help: "Address to bind (env WOVE_HOST; default 127.0.0.1)" },
+      data: dataFlag,
+    },
+  },
+  migrate: {
+    usage: "wove migrate [--data DIR]",
+    summary: "Apply pending database migrations and exit.",
+    flags: { data: dataFlag },
+  },
+  "admin create-user": {
+    usage: "wove admin create-user --data DIR --email EMAIL --password PASSWORD --role admin|member [--name NAME] [--username USERNAME]",
+    summary: "Create an account. Works while the server runs.",
+    flags: {
+      data: { ...dataFlag, required: true },
+      email: { type: "string", help: "Email address", required: true },
+      password: { type: "string", help: "Password (at least 10 characters)", required: true },
+      role: { type: "string", help: "Instance role", required: true, choices: ["admin", "member"] },
+      name: { type: "string", help: "Display name (default: the email's local part)" },
+      username: { type: "string", help: "URL-safe username (default: derived from the email)" },
+    },
+  },
+  "admin token": {
+    usage: "wove admin token --data DIR --email EMAIL [--scopes read,write] [--expires 30d] [--name NAME]",
+    summary: "Create an API token for an account and print it as the last line. Works while the server runs.",
+    flags: {
+      data: { ...dataFlag, required: true },
+      email: { type: "string", help: "The account's email", required: true },
+      scopes: { type: "string", help: "Comma-separated scopes: read, write, admin (default read,write; admin for admins)" },
+      expires: { type: "string", help: "Lifetime like 30d, 12h, or never (default 90d)" },
+      name: { type: "string", help: "A label for the token (default: cli)" },
+    },
+  },
+};
+
+const TOP_HELP = `Wove ${VERSION} — self-hosted browser development platform
+
+Usage: wove <command> [options]
+
+Commands:
+  serve                 Start the server
+  migrate               Apply database migrations
+  admin create-user     Create an account
+  admin token           Create an API token
+  help [command]        Show help
+  --version             Print the version
+
+Run "wove <command> --help" for a command's options.`;
+
+/** Runs the CLI; returns the exit code (the server keeps running after `serve` resolves). */
+export async function runCli(argv: string[]): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined || first === "help" || first === "--help" || first === "-h") {
+    const name = first === "help" ? argv.slice(1).join(" ") : "";
+    const spec = COMMANDS[name];
+    console.log(spec ? helpText(spec) : TOP_HELP);
+    return 0;
+  }
+  if (first === "--version" || first === "-v" || first === "version") {
+    console.log(VERSION);
+    return 0;
+  }
+  const name = first === "admin" ? `admin ${second ?? ""}` : first;
+  const spec = COMMANDS[name];
+  if (!spec) {
+    console.error(`wove: unknown command "${name.trim()}"\n\n${TOP_HELP}`);
+    return 2;
+  }
+  const rest = argv.slice(first === "admin" ? 2 : 1);
+  try {
+    const flags = parseFlags(rest, spec);
+    if (!flags) {
+      console.log(helpText(spec));
+      return 0;
+    }
+    const str = (k: string) => (typeof flags[k] === "string" ? (flags[k] as string) : undefined);
+    const config = loadConfig({ port: str("port"), host: str("host"), data: str("data") });
+    switch (name) {
+      case "serve":
+        await serve(config);
+        return -1; // keep running
+      case "migrate": {
+        const app = await openApp(config, { migrate: false });
+        const r = await migrate(app.db);
+        console.log(r.applied.length ? `applied: ${r.applied.join(", ")}` : `up to date (${r.current ?? "none"})`);
+        app.close();
+        return 0;
+      }
+      case "admin create-user": {
+        const app = await openApp(config);
+        const user = await createUser(
+          app.db.orm,
+          { email: str("email") ?? "", password: str("password"), role: str("role") === "admin" ? "admin" : "member", name: str("name"), username: str("username") },
+          null,
+        );
+        console.log(`created ${user.role} ${user.email} (username ${user.username}, id ${user.id})`);
+        app.close();
+        return 0;
+      }
+      case "admin token": {
+        const app = await openApp(config);
+        const user = await findUserByEmail(app.db.orm, str("email") ?? "");
+        if (!user) {
+          console.error(`wove: no account with email ${str("email")}`);
+          app.close();
+          return 1;
+        }
+        const scopes = parseScopes(str("scopes") ?? (user.role === "admin" ? "read,write,admin" : "read,write"));
+        const expiresAt = parseExpiry(str("expires") ?? "90d");
+        const { token, row } = await createToken(app.db.orm, user, { name: str("name") ?? "cli", scopes, expiresAt }, null);
+        console.log(`token ${row.id} for ${user.email}, scopes ${scopes.join(",")}, expires ${expiresAt ? new Date(expiresAt).toISOString() : "never"}`);
+        console.log(token);
+        app.close();
+        return 0;
+      }
+    }
+    return 2;
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ConfigError) {
+      console.error(`wove: ${e.message}\n\n${e instanceof UsageError ? e.usage : helpText(spec)}`);
+      return 2;
+    }
+    if (e instanceof ApiError) {
+      const fields = e.details ? Object.entries(e.details).map(([k, v]) => `\n  --${k}: ${v}`).join("") : "";
+      console.error(`wove: ${e.message}${fields}`);
+      return e.status === 409 ? 1 : 2;
+    }
+    console.error(`wove: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    flushLogs();
+  }
+}

@@ -1,0 +1,49 @@
+/** `wove serve`: open the data dir, check the runtime, listen, print where to go. */
+import { spawnSync } from "node:child_process";
+import type { Config } from "../config.ts";
+import { openApp } from "../core/app.ts";
+import { checkVectorExtension } from "../db/vec.ts";
+import { countAdmins } from "../auth/users.ts";
+import { issueSetupToken } from "../auth/setup.ts";
+import { pruneExpiredSessions } from "../auth/sessions.ts";
+import { log, flushLogs } from "../lib/log.ts";
+import { createServer } from "../server/server.ts";
+
+function gitVersion(): string | undefined {
+  const r = spawnSync("git", ["--version"], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+export async function serve(config: Config): Promise<void> {
+  const started = performance.now();
+  const app = await openApp(config);
+  const vec = app.db.file ? checkVectorExtension() : "not loaded (remote libSQL: native vector functions are used)";
+  const git = gitVersion();
+  if (!git) log.warn("git was not found on PATH; project history and git over HTTP need it (Debian: apt-get install git)");
+  const server = createServer(app).listen({ port: config.port, hostname: config.host });
+  const port = server.server?.port ?? config.port;
+  // With --port 0 the real port is known only now; an explicit WOVE_BASE_URL always wins.
+  if (!process.env.WOVE_BASE_URL && port !== config.port) config.baseUrl = config.baseUrl.replace(/:\d+$/, `:${port}`);
+  const url = config.baseUrl;
+  log.info("wove started", { url, data: config.dataDir, database: app.db.file ? "embedded libSQL" : "libSQL server", sqliteVec: vec, git: git ?? "missing", ms: Math.round(performance.now() - started) });
+  const lines = [`Wove is running at ${url}`];
+  if ((await countAdmins(app.db.orm)) === 0) {
+    const token = issueSetupToken();
+    lines.push(`No admin exists yet. Open this one-time link to create the first admin:`, `  ${url}/setup?token=${token}`);
+    lines.push(`(or run: wove admin create-user --data ${config.dataDir} --email you@example.org --password '…' --role admin)`);
+  }
+  flushLogs();
+  console.log(lines.join("\n"));
+  const prune = setInterval(() => void pruneExpiredSessions(app.db.orm).catch(() => {}), 3600_000);
+  prune.unref();
+  const stop = (signal: string) => {
+    log.info("shutting down", { signal });
+    flushLogs();
+    void server.stop().finally(() => {
+      app.close();
+      process.exit(0);
+    });
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}

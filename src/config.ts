@@ -1,0 +1,75 @@
+/**
+ * Instance configuration, resolved once at boot: flags > env (`WOVE_*`) > defaults.
+ * Every setting here is documented in README's configuration table.
+ */
+import { resolve } from "node:path";
+
+export type Config = {
+  port: number;
+  host: string;
+  dataDir: string;
+  baseUrl: string;
+  databaseUrl: string;
+  databaseAuthToken: string | undefined;
+  allowSignup: boolean;
+  maxFileBytes: number;
+  maxBodyBytes: number;
+  trustProxy: boolean;
+  sessionDays: number;
+};
+
+export class ConfigError extends Error {}
+
+export type ConfigInput = Partial<{ port: string; host: string; data: string }>;
+
+function intFrom(name: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function boolFrom(name: string, raw: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** Reads sizes like `10485760`, `512k`, `10m`, `1g`. */
+export function sizeFrom(name: string, raw: string): number {
+  const m = /^(\d+)\s*([kmg]?)i?b?$/i.exec(raw.trim());
+  if (!m) throw new ConfigError(`${name} must be a size like 10m or 512k, got "${raw}"`);
+  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? "").toLowerCase()] ?? 1;
+  return Number(m[1]) * mult;
+}
+
+export function loadConfig(flags: ConfigInput = {}, env: Record<string, string | undefined> = process.env): Config {
+  const port = intFrom("port", flags.port ?? env.WOVE_PORT ?? "3000", 0, 65535);
+  const host = flags.host ?? env.WOVE_HOST ?? "127.0.0.1";
+  const dataDir = resolve(flags.data ?? env.WOVE_DATA_DIR ?? "./data");
+  const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  const baseUrl = (env.WOVE_BASE_URL ?? `http://${shownHost}:${port}`).replace(/\/+$/, "");
+  try {
+    const u = new URL(baseUrl);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+  } catch {
+    throw new ConfigError(`WOVE_BASE_URL must be an http(s) URL, got "${baseUrl}"`);
+  }
+  return {
+    port,
+    host,
+    dataDir,
+    baseUrl,
+    databaseUrl: env.WOVE_DATABASE_URL ?? `file:${resolve(dataDir, "wove.db")}`,
+    databaseAuthToken: env.WOVE_DATABASE_AUTH_TOKEN,
+    allowSignup: boolFrom("WOVE_ALLOW_SIGNUP", env.WOVE_ALLOW_SIGNUP ?? "false"),
+    maxFileBytes: sizeFrom("WOVE_MAX_FILE_SIZE", env.WOVE_MAX_FILE_SIZE ?? "10m"),
+    maxBodyBytes: sizeFrom("WOVE_MAX_BODY_SIZE", env.WOVE_MAX_BODY_SIZE ?? "12m"),
+    trustProxy: boolFrom("WOVE_TRUST_PROXY", env.WOVE_TRUST_PROXY ?? "false"),
+    sessionDays: intFrom("WOVE_SESSION_DAYS", env.WOVE_SESSION_DAYS ?? "30", 1, 365),
+  };
+}
+
+export function isSecure(config: Config): boolean {
+  return config.baseUrl.startsWith("https:");
+}

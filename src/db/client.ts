@@ -1,0 +1,51 @@
+/**
+ * The data layer: drizzle over `@libsql/client`. A `file:` URL is the embedded
+ * default (one libSQL file in WAL mode); a `libsql://` / `http(s)://` URL points
+ * at a libSQL server for installs that outgrow one machine.
+ */
+import { createClient, type Client } from "@libsql/client";
+import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import * as schema from "./schema.ts";
+
+export type Orm = LibSQLDatabase<typeof schema>;
+
+export type Db = {
+  client: Client;
+  orm: Orm;
+  /** The local file path when the database is embedded; undefined for a libSQL server. */
+  file: string | undefined;
+  close(): void;
+};
+
+const BUSY_TIMEOUT_MS = 5000;
+
+export async function openDatabase(url: string, authToken?: string): Promise<Db> {
+  const file = url.startsWith("file:") ? url.slice("file:".length) : undefined;
+  // `timeout` is libsql's busy timeout: the CLI may write while the server runs.
+  const client = createClient({ url, authToken, timeout: BUSY_TIMEOUT_MS } as Parameters<typeof createClient>[0]);
+  if (file) {
+    // WAL is persistent in the file; synchronous=FULL and foreign_keys=ON are
+    // libsql's per-connection defaults (checked at start by checkPragmas).
+    await client.execute("PRAGMA journal_mode=WAL");
+  }
+  const orm = drizzle(client, { schema });
+  return { client, orm, file, close: () => client.close() };
+}
+
+/** Fails loudly if the durability settings we rely on are not in force. */
+export async function checkPragmas(db: Db): Promise<Record<string, unknown>> {
+  if (!db.file) return {};
+  const read = async (p: string) => {
+    const row = (await db.client.execute(`PRAGMA ${p}`)).rows[0];
+    return row ? row[0] : undefined;
+  };
+  const found = {
+    journal_mode: await read("journal_mode"),
+    synchronous: await read("synchronous"),
+    foreign_keys: await read("foreign_keys"),
+  };
+  if (found.journal_mode !== "wal") throw new Error(`database is not in WAL mode (${String(found.journal_mode)})`);
+  if (Number(found.synchronous) < 2) throw new Error(`database synchronous is ${String(found.synchronous)}, want FULL (2)`);
+  if (Number(found.foreign_keys) !== 1) throw new Error("database foreign_keys is off");
+  return found;
+}

@@ -1,0 +1,4 @@
+/** Every migration, in order. They are imported as text so the binary embeds them. */
+import m0001 from "./0001_init.sql" with { type: "text" };
+
+export const migrations: { id: string; sql: string }[] = [{ id: "0001_init", sql: m0001 }];

@@ -1,0 +1,109 @@
+/** drizzle mirror of the SQL migrations (src/db/migrations); the migrations are the source of truth. */
+import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  email: text("email").notNull(),
+  username: text("username").notNull(),
+  name: text("name").notNull(),
+  passwordHash: text("password_hash"),
+  role: text("role", { enum: ["admin", "member"] }).notNull(),
+  disabledAt: integer("disabled_at"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const sessions = sqliteTable("sessions", {
+  id: text("id").primaryKey(),
+  userId: text("user_id").notNull(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  lastSeenAt: integer("last_seen_at").notNull(),
+  ip: text("ip"),
+  userAgent: text("user_agent"),
+});
+
+export const apiTokens = sqliteTable("api_tokens", {
+  id: text("id").primaryKey(),
+  userId: text("user_id").notNull(),
+  name: text("name").notNull(),
+  tokenHash: text("token_hash").notNull(),
+  prefix: text("prefix").notNull(),
+  scopes: text("scopes").notNull(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at"),
+  lastUsedAt: integer("last_used_at"),
+  revokedAt: integer("revoked_at"),
+});
+
+export const oneTimeLinks = sqliteTable("one_time_links", {
+  id: text("id").primaryKey(),
+  kind: text("kind", { enum: ["invite", "reset"] }).notNull(),
+  tokenHash: text("token_hash").notNull(),
+  userId: text("user_id"),
+  email: text("email"),
+  role: text("role"),
+  createdBy: text("created_by"),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  usedAt: integer("used_at"),
+});
+
+export const teams = sqliteTable("teams", {
+  id: text("id").primaryKey(),
+  slug: text("slug").notNull(),
+  name: text("name").notNull(),
+  description: text("description").notNull().default(""),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const teamMembers = sqliteTable(
+  "team_members",
+  {
+    teamId: text("team_id").notNull(),
+    userId: text("user_id").notNull(),
+    role: text("role", { enum: ["owner", "maintainer", "member", "viewer"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.userId] })],
+);
+
+export const projects = sqliteTable("projects", {
+  id: text("id").primaryKey(),
+  ownerUserId: text("owner_user_id"),
+  ownerTeamId: text("owner_team_id"),
+  slug: text("slug").notNull(),
+  name: text("name").notNull(),
+  description: text("description").notNull().default(""),
+  visibility: text("visibility", { enum: ["private", "unlisted", "public"] }).notNull(),
+  createdBy: text("created_by"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const events = sqliteTable("events", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  at: integer("at").notNull(),
+  actorId: text("actor_id"),
+  kind: text("kind").notNull(),
+  subjectType: text("subject_type").notNull(),
+  subjectId: text("subject_id").notNull(),
+  projectId: text("project_id"),
+  teamId: text("team_id"),
+  data: text("data").notNull().default("{}"),
+});
+
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export type User = typeof users.$inferSelect;
+export type Team = typeof teams.$inferSelect;
+export type Project = typeof projects.$inferSelect;
+export type ApiToken = typeof apiTokens.$inferSelect;
+export type TeamRole = (typeof teamMembers.$inferSelect)["role"];
+export type InstanceRole = User["role"];
+export type Visibility = Project["visibility"];

@@ -1,0 +1,286 @@
+/**
+ * The one authorization guard. Every route is a RouteDef that declares the
+ * permission it needs; `mountRoutes` refuses a route without one, and the
+ * authorization-matrix test walks the same table. Order per request:
+ * who is calling → token scope → permission (loads the project/team) →
+ * CSRF (cookie-authenticated writes) → body parse + schema → handler.
+ */
+import type { Static, TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import type { App } from "../core/app.ts";
+import type { Project, Team, User } from "../db/schema.ts";
+import { ANONYMOUS, type Actor, type Scope } from "../auth/actor.ts";
+import { resolveSession, SESSION_COOKIE } from "../auth/sessions.ts";
+import { resolveToken, tokenScopes } from "../auth/tokens.ts";
+import { projectAccess, teamAccess, type AccessLevel } from "../projects/access.ts";
+import { ApiError, badRequest, forbidden, notFound, tooLarge, tooManyRequests, unauthorized } from "../lib/errors.ts";
+import { hmac, randomToken, safeEqual } from "../lib/crypto.ts";
+import { RateLimiter } from "../lib/ratelimit.ts";
+import type { Logger } from "../lib/log.ts";
+import { parseCookies, setCookie } from "./http.ts";
+
+export type Permission =
+  | "public" // anyone, signed in or not
+  | "user" // any signed-in account
+  | "admin" // instance admins
+  | "project:read" // on the project named by :id
+  | "project:write"
+  | "project:admin"
+  | "team:read" // on the team named by :id
+  | "team:manage";
+
+export const PERMISSIONS: Permission[] = ["public", "user", "admin", "project:read", "project:write", "project:admin", "team:read", "team:manage"];
+
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+export type BodyKind = "json" | "form" | "raw" | "none";
+
+export type Ctx<B = undefined, Q = Record<string, string | undefined>> = {
+  app: App;
+  request: Request;
+  url: URL;
+  params: Record<string, string>;
+  query: Q;
+  body: B;
+  /** Raw request bytes, for `body: "raw"` routes. */
+  bytes: Uint8Array;
+  actor: Actor;
+  /** Set for project:* routes. */
+  project: Project;
+  access: AccessLevel;
+  /** Set for team:* routes. */
+  team: Team;
+  ip: string;
+  requestId: string;
+  log: Logger;
+  /** Response headers to add (Set-Cookie may repeat). */
+  headers: Headers;
+  /** The CSRF token for forms on this page (sets the pre-session cookie when needed). */
+  csrf(): string;
+  isHtmx: boolean;
+};
+
+export type RouteDef = {
+  method: Method;
+  path: string;
+  permission: Permission;
+  /** api: JSON errors and 401s. page: HTML errors, login redirects. */
+  kind: "api" | "page";
+  summary: string;
+  tags?: string[];
+  bodyKind?: BodyKind;
+  body?: TSchema;
+  query?: TSchema;
+  /** Skip CSRF: only for routes that authenticate by something other than the cookie. */
+  csrfExempt?: boolean;
+  /** Response description for the OpenAPI document. */
+  responses?: Record<number, string>;
+  handler: (ctx: Ctx<never, never>) => Response | Promise<Response>;
+};
+
+/** Declares a route with its body and query types inferred from the schemas. */
+export function route<B extends TSchema | undefined = undefined, Q extends TSchema | undefined = undefined>(
+  def: Omit<RouteDef, "handler" | "body" | "query"> & {
+    body?: B;
+    query?: Q;
+    handler: (
+      ctx: Ctx<B extends TSchema ? Static<B> : undefined, Q extends TSchema ? Static<Q> : Record<string, string | undefined>>,
+    ) => Response | Promise<Response>;
+  },
+): RouteDef {
+  return def as unknown as RouteDef;
+}
+
+/** Thrown to send the browser to the login page instead of a 401. */
+export class LoginRedirect extends Error {
+  constructor(readonly next: string) {
+    super("login required");
+  }
+}
+
+const CSRF_COOKIE = "wove_csrf";
+const badTokenByIp = new RateLimiter({ max: 30, windowMs: 60_000 });
+
+export type GuardOptions = { tokenRate: RateLimiter | null };
+
+async function resolveActor(app: App, req: Request, cookies: Record<string, string>, ip: string): Promise<Actor> {
+  const auth = req.headers.get("authorization");
+  if (auth !== null) {
+    const m = /^Bearer\s+(\S+)$/i.exec(auth);
+    const wait = badTokenByIp.blocked(ip);
+    if (wait) throw tooManyRequests(wait, "Too many bad tokens from this address; try again later.");
+    const found = m ? await resolveToken(app.db.orm, m[1] ?? "") : null;
+    if (!found) {
+      badTokenByIp.hit(ip);
+      throw unauthorized("The API token is missing, malformed, expired or revoked.");
+    }
+    return { kind: "user", user: found.user, via: "token", tokenId: found.token.id, scopes: tokenScopes(found.token) };
+  }
+  const sessionToken = cookies[SESSION_COOKIE];
+  if (sessionToken) {
+    const s = await resolveSession(app.db.orm, sessionToken);
+    if (s) return { kind: "user", user: s.user, via: "session", sessionId: s.sessionId };
+  }
+  return ANONYMOUS;
+}
+
+function requiredScope(def: RouteDef): Scope {
+  if (def.permission === "admin") return "admin";
+  return def.method === "GET" ? "read" : "write";
+}
+
+function loginOrUnauthorized(def: RouteDef, url: URL): Error {
+  return def.kind === "page" ? new LoginRedirect(url.pathname + url.search) : unauthorized();
+}
+
+/** Checks the declared permission; fills ctx.project / ctx.team. */
+async function authorize(def: RouteDef, ctx: Ctx<unknown, unknown>): Promise<void> {
+  const { actor } = ctx;
+  if (actor.kind === "user" && actor.via === "token") {
+    const need = requiredScope(def);
+    if (!actor.scopes.includes(need)) throw forbidden(`This token lacks the "${need}" scope.`);
+  }
+  const p = def.permission;
+  if (p === "public") return;
+  if (actor.kind === "anonymous" && (p === "user" || p === "admin" || p.startsWith("team:"))) throw loginOrUnauthorized(def, ctx.url);
+  if (p === "user") return;
+  if (p === "admin") {
+    if (actor.kind !== "user" || actor.user.role !== "admin") throw forbidden("Only instance admins can do that.");
+    return;
+  }
+  const id = ctx.params.id ?? "";
+  if (p.startsWith("project:")) {
+    const { project, level } = await projectAccess(ctx.app.db.orm, actor, id);
+    if (!project || level === "none") throw actor.kind === "anonymous" ? loginOrUnauthorized(def, ctx.url) : notFound("Project");
+    const need = p === "project:read" ? "read" : p === "project:write" ? "write" : "admin";
+    const rank = { none: 0, read: 1, write: 2, admin: 3 };
+    if (rank[level] < rank[need]) {
+      throw actor.kind === "anonymous" ? loginOrUnauthorized(def, ctx.url) : forbidden(`You need ${need} access to this project.`);
+    }
+    ctx.project = project;
+    ctx.access = level;
+    return;
+  }
+  const { team, level } = await teamAccess(ctx.app.db.orm, actor, id);
+  if (!team || level === "none") throw notFound("Team");
+  if (p === "team:manage" && level !== "manage") throw forbidden("Only the team's owners and maintainers can do that.");
+  ctx.team = team;
+}
+
+export function csrfFor(app: App, key: string): string {
+  return hmac(app.secret, `csrf:${key}`);
+}
+
+function checkCsrf(def: RouteDef, ctx: Ctx<unknown, unknown>, cookies: Record<string, string>, formToken: string | undefined): void {
+  if (def.method === "GET" || def.csrfExempt) return;
+  if (ctx.actor.kind === "user" && ctx.actor.via === "token") return; // bearer tokens are not ambient credentials
+  const key = ctx.actor.kind === "user" && ctx.actor.via === "session" ? ctx.actor.sessionId : cookies[CSRF_COOKIE];
+  const given = ctx.request.headers.get("x-csrf-token") ?? formToken;
+  if (!key || !given || !safeEqual(given, csrfFor(ctx.app, key))) {
+    throw new ApiError(403, "csrf_failed", "The form's security token is missing or wrong. Reload the page and try again.");
+  }
+}
+
+function schemaErrors(schema: TSchema, value: unknown): Record<string, string> {
+  const details: Record<string, string> = {};
+  for (const e of Value.Errors(schema, value)) {
+    const field = e.path.replace(/^\//, "").replace(/\//g, ".") || "body";
+    if (!(field in details)) details[field] = e.message;
+  }
+  return details;
+}
+
+async function readBody(def: RouteDef, req: Request, maxBytes: number): Promise<{ value: unknown; bytes: Uint8Array; formToken?: string }> {
+  const kind = def.bodyKind ?? (def.body ? "json" : "none");
+  const empty = new Uint8Array(0);
+  if (kind === "none") return { value: undefined, bytes: empty };
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw tooLarge(`The request body is larger than ${maxBytes} bytes.`);
+  const bytes = new Uint8Array(await req.arrayBuffer());
+  if (bytes.length > maxBytes) throw tooLarge(`The request body is larger than ${maxBytes} bytes.`);
+  if (kind === "raw") return { value: undefined, bytes };
+  const text = new TextDecoder().decode(bytes);
+  if (kind === "form") {
+    const form: Record<string, string> = {};
+    for (const [k, v] of new URLSearchParams(text)) form[k] = v;
+    const formToken = form._csrf;
+    delete form._csrf;
+    return { value: form, bytes, formToken };
+  }
+  const type = req.headers.get("content-type") ?? "";
+  if (text.trim() === "") throw badRequest("The request body is empty; send a JSON object.");
+  if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
+    throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");
+  }
+  try {
+    return { value: JSON.parse(text), bytes };
+  } catch (e) {
+    throw badRequest(`The request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export type GuardResult = { ctx: Ctx<unknown, unknown> };
+
+/** Runs the guard for one request and returns the handler's response. Errors are thrown to the caller. */
+export async function runRoute(
+  app: App,
+  def: RouteDef,
+  base: Pick<Ctx, "request" | "url" | "params" | "ip" | "requestId" | "log" | "headers">,
+  opts: GuardOptions,
+): Promise<Response> {
+  const cookies = parseCookies(base.request.headers.get("cookie"));
+  const actor = await resolveActor(app, base.request, cookies, base.ip);
+  if (opts.tokenRate && actor.kind === "user" && actor.via === "token") {
+    const wait = opts.tokenRate.hit(actor.tokenId);
+    if (wait) throw tooManyRequests(wait, "This token made too many requests; slow down.");
+  }
+  const query: Record<string, string> = {};
+  for (const [k, v] of base.url.searchParams) if (!(k in query)) query[k] = v;
+  const secure = app.config.baseUrl.startsWith("https:");
+  let preSession = cookies[CSRF_COOKIE];
+  const ctx: Ctx<unknown, unknown> = {
+    ...base,
+    app,
+    query,
+    body: undefined,
+    bytes: new Uint8Array(0),
+    actor,
+    project: undefined as unknown as Project,
+    access: "none",
+    team: undefined as unknown as Team,
+    isHtmx: base.request.headers.get("hx-request") === "true",
+    csrf() {
+      if (actor.kind === "user" && actor.via === "session") return csrfFor(app, actor.sessionId);
+      if (!preSession) {
+        preSession = randomToken(24);
+        base.headers.append("Set-Cookie", setCookie(CSRF_COOKIE, preSession, { secure, maxAge: 86400 }));
+      }
+      return csrfFor(app, preSession);
+    },
+  };
+  await authorize(def, ctx);
+  const { value, bytes, formToken } = await readBody(def, base.request, app.config.maxBodyBytes);
+  checkCsrf(def, ctx, cookies, formToken);
+  if (def.query) {
+    if (!Value.Check(def.query, query)) throw badRequest("Invalid query parameters.", schemaErrors(def.query, query));
+  }
+  if (def.body && def.bodyKind !== "form") {
+    if (!Value.Check(def.body, value)) {
+      const details = schemaErrors(def.body, value);
+      throw new ApiError(422, "invalid", `Invalid request body: ${Object.entries(details).map(([k, v]) => `${k}: ${v}`).join("; ")}`, details);
+    }
+  }
+  ctx.body = value;
+  ctx.bytes = bytes;
+  return def.handler(ctx as Ctx<never, never>);
+}
+
+/** The signed-in user of a route whose permission already requires one. */
+export function userOf(ctx: Pick<Ctx<unknown, unknown>, "actor">): User {
+  if (ctx.actor.kind !== "user") throw unauthorized();
+  return ctx.actor.user;
+}
+
+/** The acting user's id for event records (null for anonymous). */
+export function actorIdOf(ctx: Pick<Ctx<unknown, unknown>, "actor">): string | null {
+  return ctx.actor.kind === "user" ? ctx.actor.user.id : null;
+}

@@ -1,0 +1,115 @@
+/**
+ * The HTTP server: Elysia on Bun. Routes come from the one route table
+ * (routes.ts) and always pass through the guard; this file adds what every
+ * response gets — request id, security headers, metrics, access log, the
+ * error shape — and serves the embedded assets.
+ */
+import { Elysia } from "elysia";
+import type { App } from "../core/app.ts";
+import { ApiError } from "../lib/errors.ts";
+import { RateLimiter } from "../lib/ratelimit.ts";
+import { findAsset } from "../web/assets.ts";
+import { errorPage } from "../web/error-page.tsx";
+import { runRoute, LoginRedirect, type RouteDef } from "./guard.ts";
+import { apiErrorResponse, html, json, redirect, securityHeaders } from "./http.ts";
+import { observeRequest } from "./metrics.ts";
+import { allRoutes } from "./routes.ts";
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+export type ServerOptions = { routes?: RouteDef[] };
+
+function clientIp(app: App, request: Request, socketIp: string | undefined): string {
+  if (app.config.trustProxy) {
+    const fwd = request.headers.get("x-forwarded-for");
+    if (fwd) return fwd.split(",")[0]?.trim() || socketIp || "unknown";
+  }
+  return socketIp ?? "unknown";
+}
+
+function errorResponse(app: App, def: RouteDef | undefined, path: string, e: unknown, requestId: string): Response {
+  const wantsHtml = def ? def.kind === "page" : !path.startsWith("/api/");
+  if (e instanceof LoginRedirect) return redirect(`/login?next=${encodeURIComponent(e.next)}`);
+  if (e instanceof ApiError) {
+    if (!wantsHtml) return apiErrorResponse(e);
+    return html(errorPage(e.status, e.message), e.status, e.headers);
+  }
+  app.log.error("unhandled error", { requestId, path, error: (e as Error)?.stack ?? String(e) });
+  const generic = new ApiError(500, "internal", `Something went wrong on our side. Reference: ${requestId}`);
+  return wantsHtml ? html(errorPage(500, generic.message), 500) : apiErrorResponse(generic);
+}
+
+export function createServer(app: App, opts: ServerOptions = {}) {
+  const routes = opts.routes ?? allRoutes;
+  const https = app.config.baseUrl.startsWith("https:");
+  const tokenRateMax = Number(process.env.WOVE_TOKEN_RATE_LIMIT ?? "1200");
+  const tokenRate = tokenRateMax > 0 ? new RateLimiter({ max: tokenRateMax, windowMs: 60_000 }) : null;
+
+  const finish = (request: Request, route: string, res: Response, started: number, requestId: string, headers?: Headers) => {
+    if (headers) headers.forEach((v, k) => res.headers.append(k, v));
+    res.headers.set("X-Request-Id", requestId);
+    securityHeaders(res.headers, https);
+    const seconds = (performance.now() - started) / 1000;
+    observeRequest(request.method, route, res.status, seconds);
+    app.log.info("request", { requestId, method: request.method, route, status: res.status, ms: Math.round(seconds * 10000) / 10 });
+    return res;
+  };
+
+  const server = new Elysia({ name: "wove", serve: { maxRequestBodySize: app.config.maxBodyBytes + 1024 } });
+
+  for (const def of routes) {
+    if (!def.permission) throw new Error(`route ${def.method} ${def.path} declares no permission`);
+    server.route(
+      def.method,
+      def.path,
+      async ({ request, params, server: bun }) => {
+        const started = performance.now();
+        const incoming = request.headers.get("x-request-id");
+        const requestId = incoming && REQUEST_ID_RE.test(incoming) ? incoming : crypto.randomUUID();
+        const url = new URL(request.url);
+        const headers = new Headers();
+        const ip = clientIp(app, request, bun?.requestIP(request)?.address);
+        let res: Response;
+        try {
+          res = await runRoute(app, def, { request, url, params: params as Record<string, string>, ip, requestId, log: app.log.child({ requestId }), headers }, { tokenRate });
+        } catch (e) {
+          res = errorResponse(app, def, url.pathname, e, requestId);
+        }
+        return finish(request, def.path, res, started, requestId, headers);
+      },
+      { parse: "none" },
+    );
+  }
+
+  server.get("/assets/*", ({ request }) => {
+    const started = performance.now();
+    const requestId = crypto.randomUUID();
+    const path = new URL(request.url).pathname;
+    const asset = findAsset(path);
+    if (!asset) return finish(request, "/assets/*", html(errorPage(404, "No such file."), 404), started, requestId);
+    if (request.headers.get("if-none-match") === asset.etag) {
+      return finish(request, "/assets/*", new Response(null, { status: 304, headers: { ETag: asset.etag } }), started, requestId);
+    }
+    const res = new Response(asset.body, {
+      headers: { "Content-Type": asset.type, ETag: asset.etag, "Cache-Control": "public, max-age=300, must-revalidate" },
+    });
+    return finish(request, "/assets/*", res, started, requestId);
+  });
+
+  server.onError(({ request, code, error }) => {
+    const started = performance.now();
+    const requestId = crypto.randomUUID();
+    const path = new URL(request.url).pathname;
+    let e: unknown = error;
+    if (code === "NOT_FOUND") e = new ApiError(404, "not_found", "No such page or endpoint.");
+    else if (code === "PARSE" || code === "VALIDATION") e = new ApiError(400, "bad_request", String((error as Error).message));
+    else if (typeof error === "object" && error && "status" in error && (error as { status: number }).status === 413) {
+      e = new ApiError(413, "too_large", "The request body is too large.");
+    }
+    return finish(request, code === "NOT_FOUND" ? "unmatched" : "error", errorResponse(app, undefined, path, e, requestId), started, requestId);
+  });
+
+  return server;
+}
+
+export { json };
