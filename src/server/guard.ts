@@ -12,7 +12,7 @@ import type { Project, Team, User } from "../db/schema.ts";
 import { ANONYMOUS, type Actor, type Scope } from "../auth/actor.ts";
 import { resolveSession, SESSION_COOKIE } from "../auth/sessions.ts";
 import { resolveToken, tokenScopes } from "../auth/tokens.ts";
-import { projectAccess, teamAccess, type AccessLevel } from "../projects/access.ts";
+import { atLeast, projectAccess, teamAccess, type AccessLevel } from "../projects/access.ts";
 import { ApiError, badRequest, forbidden, notFound, tooLarge, tooManyRequests, unauthorized } from "../lib/errors.ts";
 import { hmac, randomToken, safeEqual } from "../lib/crypto.ts";
 import { RateLimiter } from "../lib/ratelimit.ts";
@@ -152,8 +152,7 @@ async function authorize(def: RouteDef, ctx: Ctx<unknown, unknown>): Promise<voi
     const { project, level } = await projectAccess(ctx.app.db.orm, actor, id);
     if (!project || level === "none") throw actor.kind === "anonymous" ? loginOrUnauthorized(def, ctx.url) : notFound("Project");
     const need = p === "project:read" ? "read" : p === "project:write" ? "write" : "admin";
-    const rank = { none: 0, read: 1, write: 2, admin: 3 };
-    if (rank[level] < rank[need]) {
+    if (!atLeast(level, need)) {
       throw actor.kind === "anonymous" ? loginOrUnauthorized(def, ctx.url) : forbidden(`You need ${need} access to this project.`);
     }
     ctx.project = project;

@@ -8,10 +8,10 @@ import { Elysia } from "elysia";
 import type { App } from "../core/app.ts";
 import { ApiError } from "../lib/errors.ts";
 import { RateLimiter } from "../lib/ratelimit.ts";
-import { findAsset } from "../web/assets.ts";
+import { assetResponse } from "../web/assets.ts";
 import { errorPage } from "../web/error-page.tsx";
-import { runRoute, LoginRedirect, type RouteDef } from "./guard.ts";
-import { apiErrorResponse, html, json, redirect, securityHeaders } from "./http.ts";
+import { LoginRedirect, PERMISSIONS, runRoute, type RouteDef } from "./guard.ts";
+import { apiErrorResponse, html, redirect, securityHeaders } from "./http.ts";
 import { observeRequest } from "./metrics.ts";
 import { allRoutes } from "./routes.ts";
 
@@ -58,7 +58,7 @@ export function createServer(app: App, opts: ServerOptions = {}) {
   const server = new Elysia({ name: "wove", serve: { maxRequestBodySize: app.config.maxBodyBytes + 1024 } });
 
   for (const def of routes) {
-    if (!def.permission) throw new Error(`route ${def.method} ${def.path} declares no permission`);
+    if (!PERMISSIONS.includes(def.permission)) throw new Error(`route ${def.method} ${def.path} declares no known permission`);
     server.route(
       def.method,
       def.path,
@@ -83,17 +83,8 @@ export function createServer(app: App, opts: ServerOptions = {}) {
 
   server.get("/assets/*", ({ request }) => {
     const started = performance.now();
-    const requestId = crypto.randomUUID();
-    const path = new URL(request.url).pathname;
-    const asset = findAsset(path);
-    if (!asset) return finish(request, "/assets/*", html(errorPage(404, "No such file."), 404), started, requestId);
-    if (request.headers.get("if-none-match") === asset.etag) {
-      return finish(request, "/assets/*", new Response(null, { status: 304, headers: { ETag: asset.etag } }), started, requestId);
-    }
-    const res = new Response(asset.body, {
-      headers: { "Content-Type": asset.type, ETag: asset.etag, "Cache-Control": "public, max-age=300, must-revalidate" },
-    });
-    return finish(request, "/assets/*", res, started, requestId);
+    const res = assetResponse(request) ?? html(errorPage(404, "No such file."), 404);
+    return finish(request, "/assets/*", res, started, crypto.randomUUID());
   });
 
   server.onError(({ request, code, error }) => {
@@ -112,4 +103,3 @@ export function createServer(app: App, opts: ServerOptions = {}) {
   return server;
 }
 
-export { json };
