@@ -3,11 +3,13 @@ import { t } from "elysia";
 import { actorIdOf, route, userOf, type Ctx } from "../server/guard.ts";
 import { json, noContent } from "../server/http.ts";
 import { badRequest } from "../lib/errors.ts";
+import { ReadCache, readCacheTtl } from "../lib/cache.ts";
 import { createProject, deleteProject, listProjectsForUser, ownerHandle, projectJson, projectsJson, updateProject } from "./projects.ts";
 import { deleteProjectFile, isProbablyText, listTree, moveProjectFile, readFile, validatePath, writeProjectFile } from "./files.ts";
 
 const Visibility = t.Union([t.Literal("private"), t.Literal("unlisted"), t.Literal("public")]);
 const MOVE_SUFFIX = ":move";
+const projectListCache = new ReadCache<string>(readCacheTtl());
 
 /** The wildcard part of a files URL, percent-decoded and validated (400 on `..`, absolute paths, NUL…). */
 function filePath(ctx: Ctx<unknown, unknown>): string {
@@ -56,11 +58,13 @@ export const projectApiRoutes = [
       offset: t.Optional(t.String({ pattern: "^[0-9]{1,6}$" })),
     }),
     handler: async (ctx) => {
-      const list = await listProjectsForUser(ctx.app.db.orm, userOf(ctx), {
-        limit: ctx.query.limit ? Number(ctx.query.limit) : undefined,
-        offset: ctx.query.offset ? Number(ctx.query.offset) : undefined,
-      });
-      return json(await projectsJson(ctx.app.db.orm, list));
+      const user = userOf(ctx);
+      const limit = ctx.query.limit ? Number(ctx.query.limit) : undefined;
+      const offset = ctx.query.offset ? Number(ctx.query.offset) : undefined;
+      const body = await projectListCache.get(`${user.id}:${limit}:${offset}`, async () =>
+        JSON.stringify(await projectsJson(ctx.app.db.orm, await listProjectsForUser(ctx.app.db.orm, user, { limit, offset }))),
+      );
+      return new Response(body, { headers: { "Content-Type": "application/json; charset=utf-8" } });
     },
   }),
   route({
