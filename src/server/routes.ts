@@ -9,6 +9,11 @@ import { docsRoutes } from "./docs-routes.tsx";
 import { accountApiRoutes, userAdminApiRoutes } from "../auth/api-routes.ts";
 import { projectApiRoutes } from "../projects/api-routes.ts";
 import { teamApiRoutes } from "../teams/api-routes.ts";
+import { authPageRoutes } from "../auth/pages.tsx";
+import { signupPageRoutes } from "../auth/pages-signup.tsx";
+import { resetPageRoutes } from "../auth/pages-reset.tsx";
+import { accountPageRoutes } from "../account/pages.tsx";
+import { adminPageRoutes } from "../admin/pages.tsx";
 
 export const allRoutes: RouteDef[] = [];
 allRoutes.push(
@@ -19,4 +24,10 @@ allRoutes.push(
   ...userAdminApiRoutes,
   ...projectApiRoutes,
   ...teamApiRoutes,
+  // Pages: sign-in, account, admin
+  ...authPageRoutes,
+  ...signupPageRoutes,
+  ...resetPageRoutes,
+  ...accountPageRoutes,
+  ...adminPageRoutes,
 );
