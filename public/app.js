@@ -5,7 +5,7 @@
  *   [data-copy="text"] / [data-copy-target="#id"]  copy to the clipboard
  *   form[data-confirm="question"]                    ask before a destructive submit
  *   input[data-confirm-match="name"]                 enable the form's submit only when typed exactly
- *   input[data-filter="#list"]                       filter [data-filter-text] items as you type
+ *   input[data-filter="#list"]                       filter the list's items (its children) by their text
  *   "/"                                              focus the page's filter or search box
  *   .tree                                            arrow-key navigation of the file tree
  *   time[data-relative]                              keep "5 minutes ago" current
@@ -143,8 +143,8 @@
     var apply = function () {
       var q = normalise(input.value);
       var shown = 0;
-      list.querySelectorAll("[data-filter-text]").forEach(function (item) {
-        var hit = q === "" || normalise(item.getAttribute("data-filter-text")).indexOf(q) !== -1;
+      Array.prototype.forEach.call(list.children, function (item) {
+        var hit = q === "" || normalise(item.textContent).indexOf(q) !== -1;
         item.hidden = !hit;
         if (hit) shown++;
       });
@@ -232,6 +232,20 @@
         break;
     }
   });
+
+  // ---- A link to a closed <details> (e.g. "Add file" → #new-file) opens it ----
+  function openTarget() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var el = id && document.getElementById(id);
+    if (el && el.tagName === "DETAILS" && !el.open) {
+      el.open = true;
+      var first = el.querySelector("input:not([type=hidden]), textarea, select");
+      // After the browser's own jump to the fragment, which would otherwise take focus back.
+      if (first) setTimeout(function () { first.focus(); }, 0);
+    }
+  }
+  openTarget();
+  window.addEventListener("hashchange", openTarget);
 
   // ---- Relative times ----
   var UNITS = [

@@ -5,7 +5,6 @@
 import { and, desc, eq, inArray, lt, or, type SQL } from "drizzle-orm";
 import type { Orm } from "../db/client.ts";
 import { events } from "../db/schema.ts";
-import { bumpGeneration } from "../lib/cache.ts";
 
 export type SubjectType = "user" | "team" | "project" | "file" | "token" | "session" | "instance";
 
@@ -21,9 +20,7 @@ export type NewEvent = {
 
 export type EventRow = typeof events.$inferSelect;
 
-/** The row for an event. Every change passes through here, so read caches are invalidated here too. */
 export function eventValues(e: NewEvent) {
-  bumpGeneration();
   return {
     at: Date.now(),
     actorId: e.actorId,

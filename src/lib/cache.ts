@@ -1,64 +1,54 @@
 /**
  * A read-through cache for hot, per-user read models (dashboard, project
- * lists). Every change in Wove appends an event (events.ts), and appending
- * bumps the generation, which invalidates every entry at once: a reader in
- * this process never sees data older than its own last write. A change made
- * by another process (the CLI) is seen within the TTL.
+ * lists). An entry is valid only for the data version it was computed at
+ * (`Db.dataVersion()`: the newest event id — every change appends an event),
+ * so a reader never sees data older than the last committed change, from this
+ * process or another. The TTL only bounds memory held for idle keys.
  */
 
-let generation = 0;
-
-/** Called by the event log on every change. */
-export function bumpGeneration(): void {
-  generation++;
-}
-
-export function currentGeneration(): number {
-  return generation;
-}
-
-type Entry<V> = { value: V; generation: number; expiresAt: number };
+type Entry<V> = { value: V; version: number; expiresAt: number };
 
 export class ReadCache<V> {
   private entries = new Map<string, Entry<V>>();
-  private pending = new Map<string, Promise<V>>();
+  private pending = new Map<string, { version: number; promise: Promise<V> }>();
 
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries = 5000,
   ) {}
 
-  async get(key: string, compute: () => Promise<V>): Promise<V> {
+  /** `version` must be read BEFORE computing, so a change racing the computation is seen next time. */
+  async get(key: string, version: number, compute: () => Promise<V>): Promise<V> {
     if (this.ttlMs <= 0) return compute();
-    const now = Date.now();
     const hit = this.entries.get(key);
-    if (hit && hit.generation === generation && hit.expiresAt > now) return hit.value;
-    // Concurrent misses for one key share one computation.
+    if (hit && hit.version === version && hit.expiresAt > Date.now()) return hit.value;
+    // Concurrent misses for one key and version share one computation.
     const running = this.pending.get(key);
-    if (running) return running;
-    const gen = generation;
-    const p = compute().then(
+    if (running && running.version === version) return running.promise;
+    const promise = compute().then(
       (value) => {
-        this.pending.delete(key);
-        if (gen === generation) {
-          if (this.entries.size >= this.maxEntries) this.entries.clear();
-          this.entries.set(key, { value, generation: gen, expiresAt: Date.now() + this.ttlMs });
-        }
+        if (this.pending.get(key)?.promise === promise) this.pending.delete(key);
+        if (this.entries.size >= this.maxEntries) this.entries.clear();
+        this.entries.set(key, { value, version, expiresAt: Date.now() + this.ttlMs });
         return value;
       },
       (e: unknown) => {
-        this.pending.delete(key);
+        if (this.pending.get(key)?.promise === promise) this.pending.delete(key);
         throw e;
       },
     );
-    this.pending.set(key, p);
-    return p;
+    this.pending.set(key, { version, promise });
+    return promise;
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
   }
 }
 
-/** TTL for read caches: WOVE_READ_CACHE_MS (default 2000; 0 turns caching off, e.g. to measure cold paths). */
+/** WOVE_READ_CACHE_MS: how long an unchanged entry may be kept (default 30000; 0 turns caching off). */
 export function readCacheTtl(): number {
   const raw = process.env.WOVE_READ_CACHE_MS;
-  const n = raw === undefined ? 2000 : Number(raw);
-  return Number.isFinite(n) && n >= 0 ? n : 2000;
+  const n = raw === undefined ? 30_000 : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : 30_000;
 }

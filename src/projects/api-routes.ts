@@ -61,7 +61,8 @@ export const projectApiRoutes = [
       const user = userOf(ctx);
       const limit = ctx.query.limit ? Number(ctx.query.limit) : undefined;
       const offset = ctx.query.offset ? Number(ctx.query.offset) : undefined;
-      const body = await projectListCache.get(`${user.id}:${limit}:${offset}`, async () =>
+      const version = await ctx.app.db.dataVersion();
+      const body = await projectListCache.get(`${user.id}:${user.updatedAt}:${limit}:${offset}`, version, async () =>
         JSON.stringify(await projectsJson(ctx.app.db.orm, await listProjectsForUser(ctx.app.db.orm, user, { limit, offset }))),
       );
       return new Response(body, { headers: { "Content-Type": "application/json; charset=utf-8" } });

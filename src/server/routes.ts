@@ -14,6 +14,9 @@ import { signupPageRoutes } from "../auth/pages-signup.tsx";
 import { resetPageRoutes } from "../auth/pages-reset.tsx";
 import { accountPageRoutes } from "../account/pages.tsx";
 import { adminPageRoutes } from "../admin/pages.tsx";
+import { dashboardRoutes } from "../web/pages/dashboard.tsx";
+import { projectPageRoutes } from "../projects/pages.tsx";
+import { teamPageRoutes } from "../teams/pages.tsx";
 
 export const allRoutes: RouteDef[] = [];
 allRoutes.push(
@@ -30,4 +33,8 @@ allRoutes.push(
   ...resetPageRoutes,
   ...accountPageRoutes,
   ...adminPageRoutes,
+  // Pages: dashboard, projects, teams
+  ...dashboardRoutes,
+  ...projectPageRoutes,
+  ...teamPageRoutes,
 );
