@@ -8,10 +8,10 @@ import type { InstanceRole, User } from "../db/schema.ts";
 import { route, userOf, type Ctx } from "../server/guard.ts";
 import { redirect } from "../server/http.ts";
 import { Field, Flash, Form, Select, type FieldErrors } from "../web/forms.tsx";
-import { createInvite, listOpenInvites, type Link } from "../auth/links.ts";
+import { createInvite, listOpenInvites, revokeInvite, type Link } from "../auth/links.ts";
 import { sendMail } from "../auth/mail.ts";
 import { listUsers } from "../auth/users.ts";
-import { field, FormBody, formFailure, NO_STORE, page, stashForNextPage, takeFromLastPost } from "../auth/pages-shared.tsx";
+import { field, FormBody, formFailure, NO_STORE, page, PostButton, stashForNextPage, takeFromLastPost } from "../auth/pages-shared.tsx";
 import { RelTime } from "../projects/pages-ui.tsx";
 import { AdminFrame, ROLE_CHOICES, RoleBadge } from "./pages-ui.tsx";
 
@@ -42,7 +42,7 @@ function InviteOnce(p: { created: CreatedInvite }): Html {
   );
 }
 
-function InviteTable(p: { invites: Link[]; names: Map<string, string> }): Html {
+function InviteTable(p: { invites: Link[]; names: Map<string, string>; csrf: string }): Html {
   if (p.invites.length === 0) return <p class="empty">No open invites. Links that were used or expired are not listed.</p>;
   return (
     <div class="table-wrap">
@@ -54,6 +54,7 @@ function InviteTable(p: { invites: Link[]; names: Map<string, string> }): Html {
             <th scope="col">Created by</th>
             <th scope="col">Created</th>
             <th scope="col">Expires</th>
+            <th scope="col" aria-label="Actions"></th>
           </tr>
         </thead>
         <tbody>
@@ -69,6 +70,16 @@ function InviteTable(p: { invites: Link[]; names: Map<string, string> }): Html {
               </td>
               <td>
                 <RelTime at={i.expiresAt} />
+              </td>
+              <td>
+                <PostButton
+                  action={`/admin/invites/${i.id}/revoke`}
+                  csrf={p.csrf}
+                  label="Revoke"
+                  class="danger"
+                  confirm="Revoke this invite? Its link will stop working."
+                  ariaLabel={`Revoke the invite for ${i.email ?? "anyone with the link"}`}
+                />
               </td>
             </tr>
           ))}
@@ -111,7 +122,7 @@ async function invitesPage(ctx: AnyCtx, v: InvitesView): Promise<Response> {
       </section>
       <section class="stack" aria-labelledby="open-title">
         <h2 id="open-title">Open invites</h2>
-        <InviteTable invites={invites} names={names} />
+        <InviteTable invites={invites} names={names} csrf={ctx.csrf()} />
       </section>
     </AdminFrame>,
   );
@@ -182,5 +193,18 @@ export const adminInviteRoutes = [
     bodyKind: "form",
     body: FormBody,
     handler: newInvite,
+  }),
+  route({
+    method: "POST",
+    path: "/admin/invites/:inviteId/revoke",
+    permission: "admin",
+    kind: "page",
+    summary: "Revoke an open invite link.",
+    bodyKind: "form",
+    body: FormBody,
+    handler: async (ctx) => {
+      await revokeInvite(ctx.app.db.orm, ctx.params.inviteId ?? "", userOf(ctx).id);
+      return redirect("/admin/invites");
+    },
   }),
 ];

@@ -158,4 +158,17 @@ describe("admin pages", () => {
     expect(open.text).toContain("anyone with the link");
     expect(h.mails.length).toBe(before);
   });
+
+  test("an open invite can be revoked, and its link stops working", async () => {
+    const { b } = await signedIn("admin");
+    await post(b, "/admin/invites", { email: "", role: "member" });
+    const url = readonlyValue((await b.get("/admin/invites")).text, "new-invite") ?? "";
+    const id = /\/admin\/invites\/([a-z0-9]+)\/revoke/.exec((await b.get("/admin/invites")).text)?.[1] ?? "";
+    expect(id).not.toBe("");
+    expect((await post(b, `/admin/invites/${id}/revoke`, {})).status).toBe(303);
+    expect((await b.get("/admin/invites")).text).not.toContain(`/admin/invites/${id}/revoke`);
+    expect((await post(b, `/admin/invites/${id}/revoke`, {})).status).toBe(404);
+    const path = new URL(url).pathname;
+    expect((await h.browser().get(path)).status).toBe(404);
+  });
 });

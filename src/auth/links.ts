@@ -7,7 +7,7 @@ import type { Orm } from "../db/client.ts";
 import { events, oneTimeLinks, type InstanceRole, type User } from "../db/schema.ts";
 import { eventValues } from "../events/events.ts";
 import { newId, randomToken, sha256 } from "../lib/crypto.ts";
-import { invalid } from "../lib/errors.ts";
+import { invalid, notFound } from "../lib/errors.ts";
 import { checkEmail } from "../lib/validate.ts";
 import { createUser, findUserByEmail, getUser, setPassword } from "./users.ts";
 import { deleteUserSessions } from "./sessions.ts";
@@ -53,6 +53,16 @@ export async function listOpenInvites(orm: Orm): Promise<Link[]> {
     .from(oneTimeLinks)
     .where(and(eq(oneTimeLinks.kind, "invite"), isNull(oneTimeLinks.usedAt), gt(oneTimeLinks.expiresAt, Date.now())))
     .orderBy(desc(oneTimeLinks.createdAt));
+}
+
+/** Revokes an open invite so its link stops working (a used or expired one is already dead: 404). */
+export async function revokeInvite(orm: Orm, inviteId: string, actorId: string | null): Promise<void> {
+  const rs = await orm
+    .update(oneTimeLinks)
+    .set({ expiresAt: Date.now() - 1 })
+    .where(and(eq(oneTimeLinks.id, inviteId), eq(oneTimeLinks.kind, "invite"), isNull(oneTimeLinks.usedAt), gt(oneTimeLinks.expiresAt, Date.now())));
+  if (rs.rowsAffected !== 1) throw notFound("Open invite");
+  await orm.insert(events).values(eventValues({ actorId, kind: "invite.revoked", subjectType: "instance", subjectId: inviteId }));
 }
 
 /** The open link for a token, or undefined when unknown, used or expired. */
