@@ -144,7 +144,9 @@ export async function runCli(argv: string[]): Promise<number> {
       console.error(`wove: ${e.message}${fields}`);
       return e.status === 409 ? 1 : 2;
     }
-    console.error(`wove: ${(e as Error).message}`);
+    // drizzle wraps SQLite's reason in "Failed query: …"; the cause says what is wrong.
+    const cause = (e as Error & { cause?: unknown }).cause;
+    console.error(`wove: ${(e as Error).message}${cause instanceof Error ? `\n  cause: ${cause.message}` : ""}`);
     return 1;
   } finally {
     flushLogs();

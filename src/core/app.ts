@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config.ts";
-import { checkPragmas, openDatabase, type Db } from "../db/client.ts";
+import { checkIntegrity, checkPragmas, openDatabase, type Db } from "../db/client.ts";
 import { migrate } from "../db/migrate.ts";
 import { log, type Logger } from "../lib/log.ts";
 
@@ -46,6 +46,7 @@ export function ensureDataDir(dataDir: string): Buffer {
 export async function openApp(config: Config, opts: { migrate?: boolean } = {}): Promise<App> {
   const secret = ensureDataDir(config.dataDir);
   const db = await openDatabase(config.databaseUrl, config.databaseAuthToken);
+  if (db.file) await checkIntegrity(db);
   if (opts.migrate !== false) await migrate(db);
   await checkPragmas(db);
   return { config, db, secret, log, close: () => db.close() };

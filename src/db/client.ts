@@ -81,3 +81,23 @@ export async function checkPragmas(db: Db): Promise<Record<string, unknown>> {
   if (Number(found.foreign_keys) !== 1) throw new Error("database foreign_keys is off");
   return found;
 }
+
+/**
+ * Refuses to start on a damaged database file instead of failing later on some
+ * query. quick_check reads every page (milliseconds for a small instance).
+ */
+export async function checkIntegrity(db: Db): Promise<void> {
+  let problems: string[];
+  try {
+    const rs = await db.client.execute("PRAGMA quick_check");
+    problems = rs.rows.map((r) => String(r[0])).filter((v) => v !== "ok");
+  } catch (e) {
+    problems = [(e as Error).message];
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `the database ${db.file} is damaged (${problems.slice(0, 3).join("; ")}). ` +
+        "Stop Wove and restore the data directory from a backup; keep the damaged file for inspection.",
+    );
+  }
+}

@@ -28,9 +28,13 @@ export function vecExtensionPath(): string {
   // Named by content and replaced by rename, never rewritten in place: another
   // wove process (the server next to a CLI command) may have it mapped.
   const bytes = readFileSync(vecSoPath);
-  const file = join(dir, `vec0-${createHash("sha256").update(bytes).digest("hex").slice(0, 16)}.so`);
+  // The hash goes in the folder name: SQLite derives the entry point (sqlite3_vec_init)
+  // from the file name, which must therefore stay "vec0.so".
+  const hashDir = join(dir, createHash("sha256").update(bytes).digest("hex").slice(0, 16));
+  const file = join(hashDir, "vec0.so");
   if (!existsSync(file)) {
-    const tmp = `${file}.${process.pid}.tmp`;
+    mkdirSync(hashDir, { recursive: true, mode: 0o700 });
+    const tmp = join(hashDir, `vec0.so.${process.pid}.tmp`);
     writeFileSync(tmp, bytes, { mode: 0o600 });
     renameSync(tmp, file);
   }
