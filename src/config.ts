@@ -16,6 +16,10 @@ export type Config = {
   maxBodyBytes: number;
   trustProxy: boolean;
   sessionDays: number;
+  /** Quiet period after the last edit before an automatic version is saved; 0 = off. */
+  autosaveQuietMs: number;
+  /** Largest git push accepted (the one request body allowed past maxBodyBytes). */
+  maxPushBytes: number;
 };
 
 export class ConfigError extends Error {}
@@ -43,6 +47,15 @@ export function sizeFrom(name: string, raw: string): number {
   return Number(m[1]) * mult;
 }
 
+/** Reads `250ms`, `90s` (or a bare `90`), `10m`, `1h`, or `off`/`0` (0) into milliseconds. */
+export function durationFrom(name: string, raw: string): number {
+  const s = raw.trim().toLowerCase();
+  if (s === "off" || s === "0") return 0;
+  const m = /^(\d{1,7})(ms|s|m|h)?$/.exec(s);
+  if (!m) throw new ConfigError(`${name} must be a duration like 90s, 10m, 1h or off, got "${raw}"`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
+}
+
 export function loadConfig(flags: ConfigInput = {}, env: Record<string, string | undefined> = process.env): Config {
   const port = intFrom("port", flags.port ?? env.WOVE_PORT ?? "3000", 0, 65535);
   const host = flags.host ?? env.WOVE_HOST ?? "127.0.0.1";
@@ -67,6 +80,8 @@ export function loadConfig(flags: ConfigInput = {}, env: Record<string, string |
     maxBodyBytes: sizeFrom("WOVE_MAX_BODY_SIZE", env.WOVE_MAX_BODY_SIZE ?? "12m"),
     trustProxy: boolFrom("WOVE_TRUST_PROXY", env.WOVE_TRUST_PROXY ?? "false"),
     sessionDays: intFrom("WOVE_SESSION_DAYS", env.WOVE_SESSION_DAYS ?? "30", 1, 365),
+    autosaveQuietMs: durationFrom("WOVE_AUTOSAVE_QUIET", env.WOVE_AUTOSAVE_QUIET ?? "10m"),
+    maxPushBytes: sizeFrom("WOVE_MAX_PUSH_SIZE", env.WOVE_MAX_PUSH_SIZE ?? "1g"),
   };
 }
 

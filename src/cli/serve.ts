@@ -8,6 +8,7 @@ import { issueSetupToken } from "../auth/setup.ts";
 import { pruneExpiredSessions } from "../auth/sessions.ts";
 import { log, flushLogs } from "../lib/log.ts";
 import { createServer } from "../server/server.ts";
+import { startAutosave } from "../projects/autosave.ts";
 
 function gitVersion(): string | undefined {
   const r = spawnSync("git", ["--version"], { encoding: "utf8" });
@@ -34,15 +35,22 @@ export async function serve(config: Config): Promise<void> {
   }
   flushLogs();
   console.log(lines.join("\n"));
+  const autosave = startAutosave(app, config.autosaveQuietMs);
   const prune = setInterval(() => void pruneExpiredSessions(app.db.orm).catch(() => {}), 3600_000);
   prune.unref();
   const stop = (signal: string) => {
     log.info("shutting down", { signal });
     flushLogs();
-    void server.stop().finally(() => {
-      app.close();
-      process.exit(0);
-    });
+    void server
+      .stop()
+      .then(() => autosave.flush())
+      .catch((e: unknown) => log.error("shutdown step failed", { error: String(e) }))
+      .finally(() => {
+        autosave.stop();
+        app.close();
+        flushLogs();
+        process.exit(0);
+      });
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));

@@ -10,6 +10,7 @@ import { listEvents, type EventFilter, type EventRow } from "./events.ts";
 /** Event kinds a feed can phrase; others (logins, tokens, invites) stay in the audit log. */
 export const FEED_KINDS = new Set([
   "project.created", "project.updated", "project.deleted",
+  "project.version_saved", "project.version_restored", "project.pushed",
   "file.created", "file.written", "file.deleted", "file.moved",
   "team.created", "team.updated", "team.deleted", "team.member_added", "team.member_role_changed", "team.member_removed",
 ]);

@@ -43,7 +43,7 @@ export const projectApiRoutes = [
     responses: { 201: "The project" },
     handler: async (ctx) => {
       const p = await createProject(ctx.app.db.orm, ctx.app.config.dataDir, userOf(ctx), ctx.body);
-      return json(projectJson(p, await ownerHandle(ctx.app.db.orm, p)), 201);
+      return json(projectJson(p, await ownerHandle(ctx.app.db.orm, p), ctx.app.config.baseUrl), 201);
     },
   }),
   route({
@@ -63,7 +63,7 @@ export const projectApiRoutes = [
       const offset = ctx.query.offset ? Number(ctx.query.offset) : undefined;
       const version = await ctx.app.db.dataVersion();
       const body = await projectListCache.get(`${user.id}:${user.updatedAt}:${limit}:${offset}`, version, async () =>
-        JSON.stringify(await projectsJson(ctx.app.db.orm, await listProjectsForUser(ctx.app.db.orm, user, { limit, offset }))),
+        JSON.stringify(await projectsJson(ctx.app.db.orm, await listProjectsForUser(ctx.app.db.orm, user, { limit, offset }), ctx.app.config.baseUrl)),
       );
       return new Response(body, { headers: { "Content-Type": "application/json; charset=utf-8" } });
     },
@@ -75,7 +75,7 @@ export const projectApiRoutes = [
     kind: "api",
     summary: "One project.",
     tags: ["projects"],
-    handler: async (ctx) => json({ ...projectJson(ctx.project, await ownerHandle(ctx.app.db.orm, ctx.project)), access: ctx.access }),
+    handler: async (ctx) => json({ ...projectJson(ctx.project, await ownerHandle(ctx.app.db.orm, ctx.project), ctx.app.config.baseUrl), access: ctx.access }),
   }),
   route({
     method: "PATCH",
@@ -94,7 +94,7 @@ export const projectApiRoutes = [
     ),
     handler: async (ctx) => {
       const p = await updateProject(ctx.app.db.orm, ctx.project, ctx.body, actorIdOf(ctx));
-      return json(projectJson(p, await ownerHandle(ctx.app.db.orm, p)));
+      return json(projectJson(p, await ownerHandle(ctx.app.db.orm, p), ctx.app.config.baseUrl));
     },
   }),
   route({

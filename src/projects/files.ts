@@ -18,6 +18,7 @@ import { events, projects, type Project } from "../db/schema.ts";
 import { eventValues } from "../events/events.ts";
 import { newId } from "../lib/crypto.ts";
 import { ApiError, badRequest, conflict, notFound, tooLarge } from "../lib/errors.ts";
+import { withRepoLock } from "./git.ts";
 
 export const PATH_MAX_BYTES = 1024;
 export const SEGMENT_MAX_BYTES = 255;
@@ -374,6 +375,20 @@ async function touch(orm: Orm, project: Project, kind: string, subjectId: string
   ]);
 }
 
+/** A project's files changed: by an edit through the functions below, or wholesale by a restored version or a push. */
+export type FilesChanged = { dataDir: string; projectId: string; actorId: string | null; source: "edit" | "restore" | "push" };
+const filesChangedListeners = new Set<(e: FilesChanged) => void>();
+
+/** Calls `fn` (which must not throw) after every change to a project's files; autosave and anything derived from the files listen. Returns the unsubscribe. */
+export function onFilesChanged(fn: (e: FilesChanged) => void): () => void {
+  filesChangedListeners.add(fn);
+  return () => filesChangedListeners.delete(fn);
+}
+
+export function notifyFilesChanged(e: FilesChanged): void {
+  for (const fn of filesChangedListeners) fn(e);
+}
+
 export async function writeProjectFile(
   orm: Orm,
   dataDir: string,
@@ -384,8 +399,10 @@ export async function writeProjectFile(
   actorId: string | null,
 ): Promise<{ path: string; created: boolean; size: number }> {
   const p = validatePath(path);
-  const r = await writeFile(dataDir, project.id, p, bytes, maxBytes);
+  // Under the repo lock: a version or a push sees a write wholly or not at all.
+  const r = await withRepoLock(project.id, () => writeFile(dataDir, project.id, p, bytes, maxBytes));
   await touch(orm, project, r.created ? "file.created" : "file.written", p, actorId, { size: r.size });
+  notifyFilesChanged({ dataDir, projectId: project.id, actorId, source: "edit" });
   return { path: p, ...r };
 }
 
@@ -397,8 +414,9 @@ export async function deleteProjectFile(
   actorId: string | null,
 ): Promise<{ path: string; type: "file" | "dir" }> {
   const p = validatePath(path);
-  const r = await deleteFile(dataDir, project.id, p);
+  const r = await withRepoLock(project.id, () => deleteFile(dataDir, project.id, p));
   await touch(orm, project, "file.deleted", p, actorId, { type: r.type });
+  notifyFilesChanged({ dataDir, projectId: project.id, actorId, source: "edit" });
   return { path: p, ...r };
 }
 
@@ -412,8 +430,9 @@ export async function moveProjectFile(
 ): Promise<{ from: string; to: string; type: "file" | "dir" }> {
   const f = validatePath(from);
   const t = validatePath(to);
-  const r = await moveFile(dataDir, project.id, f, t);
+  const r = await withRepoLock(project.id, () => moveFile(dataDir, project.id, f, t));
   await touch(orm, project, "file.moved", t, actorId, { from: f, to: t, type: r.type });
+  notifyFilesChanged({ dataDir, projectId: project.id, actorId, source: "edit" });
   return { from: f, to: t, ...r };
 }
 

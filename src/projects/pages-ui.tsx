@@ -212,6 +212,12 @@ function sentence(it: ActivityItem, a: Activity, me: string | null, inProject?: 
     }
     case "project.deleted":
       return [who, " deleted project ", <strong>{str(it.data.name) ?? str(it.data.slug) ?? "a project"}</strong>];
+    case "project.version_saved":
+      return [who, " saved a version of ", project, str(it.data.message) ? `: “${str(it.data.message)}”` : ""];
+    case "project.version_restored":
+      return [who, " restored an earlier version of ", project];
+    case "project.pushed":
+      return [who, " pushed to ", project];
     case "file.created":
       return [who, " created ", file(it.subjectId), ...where];
     case "file.written":

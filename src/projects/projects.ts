@@ -11,6 +11,7 @@ import { newId } from "../lib/crypto.ts";
 import { conflict, forbidden, invalid, notFound } from "../lib/errors.ts";
 import { checkName, slugify } from "../lib/validate.ts";
 import { ensureProjectDirs, removeProjectDir } from "./files.ts";
+import { ensureRepo } from "./versions.ts";
 
 export const VISIBILITIES: readonly Visibility[] = ["private", "unlisted", "public"];
 export const PROJECT_NAME_MAX = 100;
@@ -38,7 +39,14 @@ export type ProjectJson = {
   ownerType: "user" | "team";
   createdAt: string;
   updatedAt: string;
+  /** `git clone` URL; present when projectJson is given the instance's base URL. */
+  cloneUrl?: string;
 };
+
+/** Where git clones a project from: `<baseUrl>/git/<owner>/<slug>.git`. */
+export function cloneUrl(baseUrl: string, ownerHandle: string, slug: string): string {
+  return `${baseUrl.replace(/\/+$/, "")}/git/${encodeURIComponent(ownerHandle)}/${encodeURIComponent(slug)}.git`;
+}
 
 function page(p: Page = {}): { limit: number; offset: number } {
   const limit = Math.min(Math.max(Math.trunc(p.limit ?? 50) || 50, 1), 200);
@@ -88,7 +96,8 @@ async function freeSlug(orm: Orm, owner: { userId: string | null; teamId: string
 
 /**
  * Creates a project owned by `user`, or by a team when `input.team` is given (the user must
- * be the team's owner, maintainer or member, or an instance admin). Creates its files folder.
+ * be the team's owner, maintainer or member, or an instance admin). Creates its files folder
+ * and its (empty) git repository.
  */
 export async function createProject(orm: Orm, dataDir: string, user: User, input: NewProject): Promise<Project> {
   const errors: Record<string, string> = {};
@@ -118,6 +127,7 @@ export async function createProject(orm: Orm, dataDir: string, user: User, input
   const id = newId();
   await ensureProjectDirs(dataDir, id);
   try {
+    await ensureRepo(dataDir, id);
     for (let attempt = 0; ; attempt++) {
       const now = Date.now();
       const project: Project = {
@@ -255,7 +265,7 @@ export async function deleteProject(orm: Orm, dataDir: string, project: Project,
   await removeProjectDir(dataDir, project.id);
 }
 
-export function projectJson(project: Project, ownerHandle: string): ProjectJson {
+export function projectJson(project: Project, ownerHandle: string, baseUrl?: string): ProjectJson {
   return {
     id: project.id,
     slug: project.slug,
@@ -266,6 +276,7 @@ export function projectJson(project: Project, ownerHandle: string): ProjectJson 
     ownerType: project.ownerTeamId ? "team" : "user",
     createdAt: new Date(project.createdAt).toISOString(),
     updatedAt: new Date(project.updatedAt).toISOString(),
+    ...(baseUrl !== undefined ? { cloneUrl: cloneUrl(baseUrl, ownerHandle, project.slug) } : {}),
   };
 }
 
@@ -294,7 +305,7 @@ export async function ownerHandle(orm: Orm, project: Project): Promise<string> {
 }
 
 /** projectJson for a list, resolving owners in one query. */
-export async function projectsJson(orm: Orm, list: Project[]): Promise<ProjectJson[]> {
+export async function projectsJson(orm: Orm, list: Project[], baseUrl?: string): Promise<ProjectJson[]> {
   const handles = await ownerHandles(orm, list);
-  return list.map((p) => projectJson(p, handles.get(p.id) ?? ""));
+  return list.map((p) => projectJson(p, handles.get(p.id) ?? "", baseUrl));
 }

@@ -157,12 +157,23 @@ function matches(def: RouteDef, actor: ActorName, exp: Expectation, res: Respons
   return res.status !== 404 || legit404(def, actor);
 }
 
+/**
+ * Git over HTTP (routes with `basicAuth`) decides access in the handler, from the API token
+ * only: cookies never authorise git. Clone/fetch need project read, push needs write.
+ */
+export function expectedForGit(def: RouteDef, actor: ActorName, credential: Credential): Expectation {
+  if (actor === "anonymous" || credential === "session") return { kind: "login" };
+  const level = PROJECT_LEVEL[actor];
+  if (level === 0) return { kind: "status", status: 404 };
+  return level >= (def.path.endsWith("/git-receive-pack") ? 2 : 1) ? { kind: "allow" } : { kind: "status", status: 403 };
+}
+
 async function runRow(def: RouteDef, actor: ActorName, credential: Credential): Promise<Row> {
   const w = await freshWorld();
   h.takeLogs();
   const res = await h.handle(request(h.app, def, w, actor, credential));
   const body = await res.text();
-  const exp = expectedFor(def.permission, actor);
+  const exp = def.basicAuth ? expectedForGit(def, actor, credential) : expectedFor(def.permission, actor);
   const got = outcome(def, res);
   const ok = matches(def, actor, exp, res, got, body);
   // A write that went through changed the world: the next row gets a fresh one.
@@ -216,7 +227,8 @@ describe("authorization matrix: route × actor → status", () => {
 });
 
 describe("token scopes narrow what a token may do", () => {
-  const writes = allRoutes.filter((r) => r.kind === "api" && r.method !== "GET");
+  // POST …/git-upload-pack is a read (a clone): its route declares scope "read".
+  const writes = allRoutes.filter((r) => r.kind === "api" && r.method !== "GET" && r.scope !== "read");
   test("a read-only token gets 403 on every API write, even for an instance admin", async () => {
     expect(writes.length).toBeGreaterThan(5);
     const wrong: string[] = [];

@@ -11,7 +11,7 @@ import type { App } from "../core/app.ts";
 import type { Project, Team, User } from "../db/schema.ts";
 import { ANONYMOUS, type Actor, type Scope } from "../auth/actor.ts";
 import { resolveSession, SESSION_COOKIE } from "../auth/sessions.ts";
-import { resolveToken, tokenScopes } from "../auth/tokens.ts";
+import { resolveToken, tokenScopes, TOKEN_PREFIX } from "../auth/tokens.ts";
 import { atLeast, projectAccess, teamAccess, type AccessLevel } from "../projects/access.ts";
 import { ApiError, badRequest, forbidden, notFound, tooLarge, tooManyRequests, unauthorized } from "../lib/errors.ts";
 import { hmac, randomToken, safeEqual } from "../lib/crypto.ts";
@@ -72,6 +72,13 @@ export type RouteDef = {
   query?: TSchema;
   /** Skip CSRF: only for routes that authenticate by something other than the cookie. */
   csrfExempt?: boolean;
+  /**
+   * Also accept the API token as an HTTP Basic password (or user name), the way git sends it;
+   * a bad one is answered with a Basic challenge. Git over HTTP only.
+   */
+  basicAuth?: boolean;
+  /** The token scope the route needs when it is not the method's (read for GET, else write). */
+  scope?: Scope;
   /** Response description for the OpenAPI document. */
   responses?: Record<number, string>;
   handler: (ctx: Ctx<never, never>) => Response | Promise<Response>;
@@ -102,16 +109,31 @@ const badTokenByIp = new RateLimiter({ max: 30, windowMs: 60_000 });
 
 export type GuardOptions = { tokenRate: RateLimiter | null };
 
-async function resolveActor(app: App, req: Request, cookies: Record<string, string>, ip: string): Promise<Actor> {
+/** The API token in an Authorization header: `Bearer <token>`, or with `basic`, HTTP Basic carrying it as password or user name. */
+function tokenFromHeader(header: string, basic: boolean): string | null {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(header);
+  if (bearer) return bearer[1] ?? null;
+  const b = basic ? /^Basic\s+([A-Za-z0-9+/]+={0,2})$/i.exec(header) : null;
+  if (!b) return null;
+  const pair = Buffer.from(b[1] ?? "", "base64").toString("utf8");
+  const colon = pair.indexOf(":");
+  if (colon < 0) return null;
+  const user = pair.slice(0, colon);
+  const password = pair.slice(colon + 1);
+  return !password.startsWith(TOKEN_PREFIX) && user.startsWith(TOKEN_PREFIX) ? user : password;
+}
+
+async function resolveActor(app: App, def: RouteDef, req: Request, cookies: Record<string, string>, ip: string): Promise<Actor> {
   const auth = req.headers.get("authorization");
   if (auth !== null) {
-    const m = /^Bearer\s+(\S+)$/i.exec(auth);
+    const token = tokenFromHeader(auth, def.basicAuth === true);
     const wait = badTokenByIp.blocked(ip);
     if (wait) throw tooManyRequests(wait, "Too many bad tokens from this address; try again later.");
-    const found = m ? await resolveToken(app.db.orm, m[1] ?? "") : null;
+    const found = token ? await resolveToken(app.db.orm, token) : null;
     if (!found) {
       badTokenByIp.hit(ip);
-      throw unauthorized("The API token is missing, malformed, expired or revoked.");
+      const message = "The API token is missing, malformed, expired or revoked.";
+      throw def.basicAuth ? new ApiError(401, "unauthorized", message, undefined, { "WWW-Authenticate": 'Basic realm="Wove"' }) : unauthorized(message);
     }
     return { kind: "user", user: found.user, via: "token", tokenId: found.token.id, scopes: tokenScopes(found.token) };
   }
@@ -124,6 +146,7 @@ async function resolveActor(app: App, req: Request, cookies: Record<string, stri
 }
 
 function requiredScope(def: RouteDef): Scope {
+  if (def.scope) return def.scope;
   if (def.permission === "admin") return "admin";
   return def.method === "GET" ? "read" : "write";
 }
@@ -227,7 +250,7 @@ export async function runRoute(
   opts: GuardOptions,
 ): Promise<Response> {
   const cookies = parseCookies(base.request.headers.get("cookie"));
-  const actor = await resolveActor(app, base.request, cookies, base.ip);
+  const actor = await resolveActor(app, def, base.request, cookies, base.ip);
   if (opts.tokenRate && actor.kind === "user" && actor.via === "token") {
     const wait = opts.tokenRate.hit(actor.tokenId);
     if (wait) throw tooManyRequests(wait, "This token made too many requests; slow down.");

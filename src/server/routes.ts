@@ -9,6 +9,8 @@ import { docsRoutes } from "./docs-routes.tsx";
 import { accountApiRoutes, userAdminApiRoutes } from "../auth/api-routes.ts";
 import { projectApiRoutes } from "../projects/api-routes.ts";
 import { teamApiRoutes } from "../teams/api-routes.ts";
+import { versionApiRoutes } from "../projects/versions-routes.ts";
+import { gitHttpRoutes } from "../projects/git-http-routes.ts";
 import { authPageRoutes } from "../auth/pages.tsx";
 import { signupPageRoutes } from "../auth/pages-signup.tsx";
 import { resetPageRoutes } from "../auth/pages-reset.tsx";
@@ -27,6 +29,9 @@ allRoutes.push(
   ...userAdminApiRoutes,
   ...projectApiRoutes,
   ...teamApiRoutes,
+  ...versionApiRoutes,
+  // git clone / push over HTTP
+  ...gitHttpRoutes,
   // Pages: sign-in, account, admin
   ...authPageRoutes,
   ...signupPageRoutes,

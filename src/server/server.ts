@@ -55,7 +55,8 @@ export function createServer(app: App, opts: ServerOptions = {}) {
     return res;
   };
 
-  const server = new Elysia({ name: "wove", serve: { maxRequestBodySize: app.config.maxBodyBytes + 1024 } });
+  // Bun's own cap must admit a git push; every other route is held to maxBodyBytes by the guard.
+  const server = new Elysia({ name: "wove", serve: { maxRequestBodySize: Math.max(app.config.maxBodyBytes, app.config.maxPushBytes) + 1024 } });
 
   for (const def of routes) {
     if (!PERMISSIONS.includes(def.permission)) throw new Error(`route ${def.method} ${def.path} declares no known permission`);

@@ -19,6 +19,7 @@ import type { Scope } from "../../src/auth/actor.ts";
 import { createTeam, setMember } from "../../src/teams/teams.ts";
 import { createProject } from "../../src/projects/projects.ts";
 import { writeProjectFile } from "../../src/projects/files.ts";
+import { editorOf, saveVersion } from "../../src/projects/versions.ts";
 import { csrfFor, type RouteDef } from "../../src/server/guard.ts";
 import { createServer } from "../../src/server/server.ts";
 import { setLogSink } from "../../src/lib/log.ts";
@@ -45,6 +46,8 @@ export type World = {
   target: User;
   team: Team;
   project: Project;
+  /** A saved version of the project (its README.md). */
+  versionId: string;
   inviteToken: string;
   /** The open invite's id (admin routes that revoke it). */
   inviteId: string;
@@ -109,10 +112,11 @@ export async function openHarness(routes?: RouteDef[]): Promise<Harness> {
       }
       const project = await createProject(orm, app.config.dataDir, actors.owner.user, { name: `Matrix Project ${n}`, visibility: "private", team: team.id });
       await writeProjectFile(orm, app.config.dataDir, project, "README.md", new TextEncoder().encode("# Matrix\n"), app.config.maxFileBytes, actors.owner.user.id);
+      const versionId = (await saveVersion(orm, app.config.dataDir, project, { message: "Matrix", author: editorOf(actors.owner.user) })).id;
       const invite = await createInvite(orm, actors.admin.user, { role: "member" });
       const reset = await createPasswordReset(orm, target.email);
       if (!reset) throw new Error("could not create a password reset link for the fixture");
-      return { n, actors, target, team, project, inviteToken: invite.token, inviteId: invite.link.id, resetToken: reset.token };
+      return { n, actors, target, team, project, versionId, inviteToken: invite.token, inviteId: invite.link.id, resetToken: reset.token };
     },
     close() {
       app.close();
@@ -143,6 +147,8 @@ export function fillPath(def: RouteDef, world: World, actor: ActorName): string 
         return world.team.slug;
       case "repo":
         return `${world.project.slug}.git`;
+      case "sha":
+        return world.versionId;
       case "token":
         if (def.path.startsWith("/invite/")) return world.inviteToken;
         if (def.path.startsWith("/reset/")) return world.resetToken;
@@ -165,6 +171,7 @@ const SPECIAL: Record<string, Special> = {
   "PATCH /api/v1/projects/:id": { json: () => ({ description: "patched by the matrix" }) },
   "PUT /api/v1/projects/:id/files/*": { wildcard: "notes/matrix.txt" },
   "POST /api/v1/projects/:id/files/*": { wildcard: "README.md:move", json: () => ({ to: "MOVED.md" }) },
+  "GET /git/:owner/:repo/info/refs": { query: "?service=git-upload-pack" },
   "POST /api/v1/teams": { json: (w) => ({ name: `Made ${w.n}-${Math.random().toString(36).slice(2, 8)}` }) },
   "PUT /api/v1/teams/:id/members/:userId": { json: () => ({ role: "viewer" }) },
   "POST /api/v1/me/tokens": { json: () => ({ name: "matrix-made" }) },
