@@ -41,8 +41,12 @@ export async function serve(config: Config): Promise<void> {
   const stop = (signal: string) => {
     log.info("shutting down", { signal });
     flushLogs();
+    // Let requests in flight finish, but do not wait on a client that stopped talking
+    // (e.g. one still sending a body we already refused with 413).
+    const force = setTimeout(() => void server.stop(true), 3000);
     void server
       .stop()
+      .then(() => clearTimeout(force))
       .then(() => autosave.flush())
       .catch((e: unknown) => log.error("shutdown step failed", { error: String(e) }))
       .finally(() => {
