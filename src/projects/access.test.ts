@@ -1,9 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { loadConfig } from "../config.ts";
-import { openApp, type App } from "../core/app.ts";
+import type { App } from "../core/app.ts";
 import type { Orm } from "../db/client.ts";
 import type { Project, Team, User, Visibility } from "../db/schema.ts";
 import { ANONYMOUS, type Actor } from "../auth/actor.ts";
@@ -11,6 +7,7 @@ import { createUser } from "../auth/users.ts";
 import { createTeam, setMember } from "../teams/teams.ts";
 import { atLeast, projectAccess, teamAccess, type AccessLevel } from "./access.ts";
 import { createProject } from "./projects.ts";
+import { closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -29,8 +26,7 @@ function actor(who: Who, via: "session" | "token" = "session"): Actor {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "wove-access-"));
-  app = await openApp(loadConfig({ data: dir }, {}));
+  ({ dir, app } = await openTempApp("wove-access-"));
   orm = app.db.orm;
   let i = 0;
   for (const who of ["other", "viewer", "member", "maintainer", "teamOwner", "userOwner", "admin"] as const) {
@@ -44,10 +40,7 @@ beforeAll(async () => {
   }
   // The user-project owner is a member of nothing; the team member owns no user project here.
 });
-afterAll(() => {
-  app.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeTempApp(app, dir));
 
 // Expected level per (who, project): user-owned and team-owned, for private/unlisted/public.
 const USER_PROJECT: Record<Who, Record<Visibility, AccessLevel>> = {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { durationFrom, loadConfig } from "../config.ts";
-import { openApp, type App } from "../core/app.ts";
+import type { App } from "../core/app.ts";
 import type { Project, User } from "../db/schema.ts";
 import { createUser } from "../auth/users.ts";
 import { setLogSink } from "../lib/log.ts";
@@ -11,6 +10,7 @@ import { AutosaveScheduler, startAutosave } from "./autosave.ts";
 import { filesDir, writeProjectFile } from "./files.ts";
 import { createProject } from "./projects.ts";
 import { editorOf, listVersions, saveVersion } from "./versions.ts";
+import { openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -20,8 +20,7 @@ let n = 0;
 
 beforeAll(async () => {
   setLogSink(() => {});
-  dir = mkdtempSync(join(tmpdir(), "wove-autosave-"));
-  app = await openApp(loadConfig({ data: dir }, {}));
+  ({ dir, app } = await openTempApp("wove-autosave-"));
   alice = await createUser(app.db.orm, { email: "a@example.com", role: "member", username: "alice", name: "Alice" }, null);
   bob = await createUser(app.db.orm, { email: "b@example.com", role: "member", username: "bob", name: "Bob" }, null);
 });

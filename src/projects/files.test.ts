@@ -1,10 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
-import { loadConfig } from "../config.ts";
-import { openApp, type App } from "../core/app.ts";
+import type { App } from "../core/app.ts";
 import type { Orm } from "../db/client.ts";
 import { events, projects, type Project, type User } from "../db/schema.ts";
 import { createUser } from "../auth/users.ts";
@@ -26,6 +24,7 @@ import {
   writeProjectFile,
 } from "./files.ts";
 import { createProject, getProject } from "./projects.ts";
+import { closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -37,15 +36,11 @@ const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 const MB = 1024 * 1024;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "wove-files-"));
-  app = await openApp(loadConfig({ data: dir }, {}));
+  ({ dir, app } = await openTempApp("wove-files-"));
   orm = app.db.orm;
   owner = await createUser(orm, { email: "files@example.com", role: "member" }, null);
 });
-afterAll(() => {
-  app.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeTempApp(app, dir));
 afterEach(() => {
   _testHooks.afterTempWrite = undefined;
 });

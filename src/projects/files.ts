@@ -203,17 +203,23 @@ export async function listTree(dataDir: string, projectId: string): Promise<Tree
   return walk(root, "", 0);
 }
 
-export async function readFile(dataDir: string, projectId: string, path: string): Promise<{ bytes: Uint8Array; size: number; mtime: Date }> {
-  const p = validatePath(path);
-  const segments = p.split("/");
-  const root = await rootOf(dataDir, projectId, false);
-  const missing = () => notFound("File");
+const missing = () => notFound("File");
+
+/** Finds an existing entry without following symlinks on the way; 404 when it (or a parent) is missing. */
+async function locateExisting(root: string, path: string): Promise<{ dir: string; abs: string; st: Stats }> {
+  const segments = path.split("/");
   const dir = await walkParents(root, segments, false, missing);
   const abs = join(dir, segments.at(-1) as string);
   const st = await lstatOrNull(abs);
   if (st === null) throw missing();
+  return { dir, abs, st };
+}
+
+export async function readFile(dataDir: string, projectId: string, path: string): Promise<{ bytes: Uint8Array; size: number; mtime: Date }> {
+  const p = validatePath(path);
+  const { abs, st } = await locateExisting(await rootOf(dataDir, projectId, false), p);
   if (st.isSymbolicLink()) throw symlinkRefused(p);
-  if (!st.isFile()) throw missing();
+  if (!st.isFile()) throw notFound("File");
   let fh;
   try {
     fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -287,13 +293,7 @@ export async function writeFile(
 /** Deletes a file, or a folder with everything in it (atomically: it is moved aside first). 404 when missing. */
 export async function deleteFile(dataDir: string, projectId: string, path: string): Promise<{ type: "file" | "dir" }> {
   const p = validatePath(path);
-  const segments = p.split("/");
-  const root = await rootOf(dataDir, projectId, false);
-  const missing = () => notFound("File");
-  const dir = await walkParents(root, segments, false, missing);
-  const abs = join(dir, segments.at(-1) as string);
-  const st = await lstatOrNull(abs);
-  if (st === null) throw missing();
+  const { dir, abs, st } = await locateExisting(await rootOf(dataDir, projectId, false), p);
   if (st.isDirectory()) {
     const tmp = tmpDir(dataDir, projectId);
     await ensureDir(tmp);
@@ -325,12 +325,7 @@ export async function moveFile(dataDir: string, projectId: string, from: string,
   const t = validatePath(to);
   if (t === f || t.startsWith(`${f}/`)) throw badRequest("A file or folder cannot be moved into itself.", { to: "Choose a path outside the source." });
   const root = await rootOf(dataDir, projectId, false);
-  const fSeg = f.split("/");
-  const missing = () => notFound("File");
-  const fromDir = await walkParents(root, fSeg, false, missing);
-  const fromAbs = join(fromDir, fSeg.at(-1) as string);
-  const st = await lstatOrNull(fromAbs);
-  if (st === null) throw missing();
+  const { dir: fromDir, abs: fromAbs, st } = await locateExisting(root, f);
   if (st.isSymbolicLink()) throw symlinkRefused(f);
   if (!st.isFile() && !st.isDirectory()) throw conflict(`"${f}" is not a regular file.`);
   const type = st.isDirectory() ? "dir" : "file";

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, statSync } from "node:fs";
 import { eq } from "drizzle-orm";
-import { loadConfig } from "../config.ts";
-import { openApp, type App } from "../core/app.ts";
+import type { App } from "../core/app.ts";
 import type { Orm } from "../db/client.ts";
 import { events, projects, type User } from "../db/schema.ts";
 import { createUser } from "../auth/users.ts";
@@ -24,6 +21,7 @@ import {
   projectsJson,
   updateProject,
 } from "./projects.ts";
+import { closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -31,14 +29,10 @@ let orm: Orm;
 let n = 0;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "wove-projects-"));
-  app = await openApp(loadConfig({ data: dir }, {}));
+  ({ dir, app } = await openTempApp("wove-projects-"));
   orm = app.db.orm;
 });
-afterAll(() => {
-  app.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeTempApp(app, dir));
 
 function user(role: "admin" | "member" = "member"): Promise<User> {
   n++;

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
-import { loadConfig } from "../config.ts";
-import { openApp, type App } from "../core/app.ts";
+import type { App } from "../core/app.ts";
 import type { Orm } from "../db/client.ts";
 import { events, type Project, type User } from "../db/schema.ts";
 import { createUser } from "../auth/users.ts";
@@ -26,6 +24,7 @@ import {
   saveVersion,
   treeAt,
 } from "./versions.ts";
+import { closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -35,16 +34,12 @@ let bob: User;
 let n = 0;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "wove-versions-"));
-  app = await openApp(loadConfig({ data: dir }, {}));
+  ({ dir, app } = await openTempApp("wove-versions-"));
   orm = app.db.orm;
   alice = await createUser(orm, { email: "alice@example.com", role: "member", username: "alice", name: "Alice Liddell" }, null);
   bob = await createUser(orm, { email: "bob@example.com", role: "member", username: "bob", name: "Bob" }, null);
 });
-afterAll(() => {
-  app.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeTempApp(app, dir));
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
-import { loadConfig } from "../config.ts";
-import { openApp, type App } from "../core/app.ts";
+import type { App } from "../core/app.ts";
 import type { Orm } from "../db/client.ts";
 import { events, teamMembers, type User } from "../db/schema.ts";
 import { createUser } from "../auth/users.ts";
@@ -23,6 +19,7 @@ import {
   teamRole,
   updateTeam,
 } from "./teams.ts";
+import { closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -30,14 +27,10 @@ let orm: Orm;
 let n = 0;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "wove-teams-"));
-  app = await openApp(loadConfig({ data: dir }, {}));
+  ({ dir, app } = await openTempApp("wove-teams-"));
   orm = app.db.orm;
 });
-afterAll(() => {
-  app.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeTempApp(app, dir));
 
 function user(role: "admin" | "member" = "member", username?: string): Promise<User> {
   n++;
