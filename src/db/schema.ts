@@ -80,7 +80,36 @@ export const projects = sqliteTable("projects", {
   createdBy: text("created_by"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
+  forkedFromId: text("forked_from_id"),
+  template: text("template"),
+  isTemplate: integer("is_template", { mode: "boolean" }).notNull().default(false),
+  starCount: integer("star_count").notNull().default(0),
+  forkCount: integer("fork_count").notNull().default(0),
 });
+
+export const projectEnv = sqliteTable(
+  "project_env",
+  {
+    projectId: text("project_id").notNull(),
+    name: text("name").notNull(),
+    valueSealed: text("value_sealed").notNull(),
+    secret: integer("secret", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    updatedBy: text("updated_by"),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.name] })],
+);
+
+export const projectStars = sqliteTable(
+  "project_stars",
+  {
+    projectId: text("project_id").notNull(),
+    userId: text("user_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.userId] })],
+);
 
 export const events = sqliteTable("events", {
   id: integer("id").primaryKey({ autoIncrement: true }),

@@ -141,6 +141,11 @@ export async function createProject(orm: Orm, dataDir: string, user: User, input
         createdBy: user.id,
         createdAt: now,
         updatedAt: now,
+        forkedFromId: null,
+        template: null,
+        isTemplate: false,
+        starCount: 0,
+        forkCount: 0,
       };
       try {
         await orm.batch([
