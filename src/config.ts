@@ -20,6 +20,10 @@ export type Config = {
   autosaveQuietMs: number;
   /** Largest git push accepted (the one request body allowed past maxBodyBytes). */
   maxPushBytes: number;
+  /** Requests per minute one API token may make; 0 = no limit. */
+  tokenRateLimit: number;
+  /** How long an unchanged read-model cache entry may be kept, ms; 0 = caching off. */
+  readCacheMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -57,6 +61,9 @@ export function durationFrom(name: string, raw: string): number {
 }
 
 export function loadConfig(flags: ConfigInput = {}, env: Record<string, string | undefined> = process.env): Config {
+  if (env.WOVE_LOG_LEVEL !== undefined && !["debug", "info", "warn", "error"].includes(env.WOVE_LOG_LEVEL)) {
+    throw new ConfigError(`WOVE_LOG_LEVEL must be debug, info, warn or error, got "${env.WOVE_LOG_LEVEL}"`);
+  }
   const port = intFrom("port", flags.port ?? env.WOVE_PORT ?? "3000", 0, 65535);
   const host = flags.host ?? env.WOVE_HOST ?? "127.0.0.1";
   const dataDir = resolve(flags.data ?? env.WOVE_DATA_DIR ?? "./data");
@@ -82,6 +89,8 @@ export function loadConfig(flags: ConfigInput = {}, env: Record<string, string |
     sessionDays: intFrom("WOVE_SESSION_DAYS", env.WOVE_SESSION_DAYS ?? "30", 1, 365),
     autosaveQuietMs: durationFrom("WOVE_AUTOSAVE_QUIET", env.WOVE_AUTOSAVE_QUIET ?? "10m"),
     maxPushBytes: sizeFrom("WOVE_MAX_PUSH_SIZE", env.WOVE_MAX_PUSH_SIZE ?? "1g"),
+    tokenRateLimit: intFrom("WOVE_TOKEN_RATE_LIMIT", env.WOVE_TOKEN_RATE_LIMIT ?? "1200", 0, 1_000_000),
+    readCacheMs: intFrom("WOVE_READ_CACHE_MS", env.WOVE_READ_CACHE_MS ?? "30000", 0, 3_600_000),
   };
 }
 

@@ -8,7 +8,7 @@ import { events, oneTimeLinks, type InstanceRole, type User } from "../db/schema
 import { eventValues } from "../events/events.ts";
 import { newId, randomToken, sha256 } from "../lib/crypto.ts";
 import { invalid, notFound } from "../lib/errors.ts";
-import { checkEmail } from "../lib/validate.ts";
+import { checkEmail, checkPassword } from "../lib/validate.ts";
 import { createUser, findUserByEmail, getUser, setPassword } from "./users.ts";
 import { deleteUserSessions } from "./sessions.ts";
 
@@ -124,8 +124,11 @@ export async function completePasswordReset(orm: Orm, token: string, password: s
   const link = await findOpenLink(orm, "reset", token);
   const user = link?.userId ? await getUser(orm, link.userId) : undefined;
   if (!link || !user) throw invalid("This reset link is invalid, used or expired.", { token: "Reset link is invalid, used or expired." });
-  await setPassword(orm, user, password, user.id);
+  const pe = checkPassword(password);
+  if (pe) throw invalid(pe, { password: pe });
+  // Spend the link first: of two racing uses, exactly one may change the password.
   if (!(await markUsed(orm, link))) throw invalid("This reset link was just used.", { token: "Reset link was already used." });
+  await setPassword(orm, user, password, user.id);
   await deleteUserSessions(orm, user.id);
   return user;
 }

@@ -46,9 +46,12 @@ export class ReadCache<V> {
   }
 }
 
-/** WOVE_READ_CACHE_MS: how long an unchanged entry may be kept (default 30000; 0 turns caching off). */
-export function readCacheTtl(): number {
-  const raw = process.env.WOVE_READ_CACHE_MS;
-  const n = raw === undefined ? 30_000 : Number(raw);
-  return Number.isFinite(n) && n >= 0 ? n : 30_000;
+/** One cache per owner (an App): tests and tools may open several Apps in one process. */
+export function cachePerOwner<O extends object, V>(ttl: (owner: O) => number, maxEntries?: number): (owner: O) => ReadCache<V> {
+  const caches = new WeakMap<O, ReadCache<V>>();
+  return (owner) => {
+    let c = caches.get(owner);
+    if (!c) caches.set(owner, (c = new ReadCache<V>(ttl(owner), maxEntries)));
+    return c;
+  };
 }

@@ -3,13 +3,15 @@ import { t } from "elysia";
 import { actorIdOf, route, userOf, type Ctx } from "../server/guard.ts";
 import { json, noContent } from "../server/http.ts";
 import { badRequest } from "../lib/errors.ts";
-import { ReadCache, readCacheTtl } from "../lib/cache.ts";
-import { createProject, deleteProject, listProjectsForUser, ownerHandle, projectJson, projectsJson, updateProject } from "./projects.ts";
+import { cachePerOwner } from "../lib/cache.ts";
+import type { App } from "../core/app.ts";
+import { createProject, deleteProject, listProjectsForUser, projectJsonFor, projectsJson, updateProject } from "./projects.ts";
+import { createFromTemplate } from "./templates.ts";
 import { deleteProjectFile, isProbablyText, listTree, moveProjectFile, readFile, validatePath, writeProjectFile } from "./files.ts";
 
 const Visibility = t.Union([t.Literal("private"), t.Literal("unlisted"), t.Literal("public")]);
 const MOVE_SUFFIX = ":move";
-const projectListCache = new ReadCache<string>(readCacheTtl());
+const projectListCache = cachePerOwner<App, string>((app) => app.config.readCacheMs);
 
 /** The wildcard part of a files URL, percent-decoded and validated (400 on `..`, absolute paths, NUL…). */
 function filePath(ctx: Ctx<unknown, unknown>): string {
@@ -29,7 +31,9 @@ export const projectApiRoutes = [
     path: "/api/v1/projects",
     permission: "user",
     kind: "api",
-    summary: "Create a project owned by you or by one of your teams.",
+    summary:
+      "Create a project owned by you or by one of your teams — empty, or from a `template` (GET /api/v1/templates): a built-in template's files " +
+      "as its first version, or a fork of a project marked as template. An unknown template is a 422 with details.template.",
     tags: ["projects"],
     body: t.Object(
       {
@@ -37,13 +41,17 @@ export const projectApiRoutes = [
         description: t.Optional(t.String({ maxLength: 2000 })),
         visibility: t.Optional(Visibility),
         team: t.Optional(t.String({ minLength: 1, maxLength: 64, description: "Team id or slug" })),
+        template: t.Optional(t.String({ minLength: 1, maxLength: 64, description: "A built-in template id or a template project's id" })),
       },
       { additionalProperties: false },
     ),
     responses: { 201: "The project" },
     handler: async (ctx) => {
-      const p = await createProject(ctx.app.db.orm, ctx.app.config.dataDir, userOf(ctx), ctx.body);
-      return json(projectJson(p, await ownerHandle(ctx.app.db.orm, p), ctx.app.config.baseUrl), 201);
+      const { orm } = ctx.app.db;
+      const { template, ...fields } = ctx.body;
+      const user = userOf(ctx);
+      const p = template ? await createFromTemplate(orm, ctx.app.config.dataDir, user, { ...fields, template }) : await createProject(orm, ctx.app.config.dataDir, user, fields);
+      return json(await projectJsonFor(orm, p, ctx.app.config.baseUrl), 201);
     },
   }),
   route({
@@ -62,7 +70,7 @@ export const projectApiRoutes = [
       const limit = ctx.query.limit ? Number(ctx.query.limit) : undefined;
       const offset = ctx.query.offset ? Number(ctx.query.offset) : undefined;
       const version = await ctx.app.db.dataVersion();
-      const body = await projectListCache.get(`${user.id}:${user.updatedAt}:${limit}:${offset}`, version, async () =>
+      const body = await projectListCache(ctx.app).get(`${user.id}:${user.updatedAt}:${limit}:${offset}`, version, async () =>
         JSON.stringify(await projectsJson(ctx.app.db.orm, await listProjectsForUser(ctx.app.db.orm, user, { limit, offset }), ctx.app.config.baseUrl)),
       );
       return new Response(body, { headers: { "Content-Type": "application/json; charset=utf-8" } });
@@ -75,26 +83,29 @@ export const projectApiRoutes = [
     kind: "api",
     summary: "One project.",
     tags: ["projects"],
-    handler: async (ctx) => json({ ...projectJson(ctx.project, await ownerHandle(ctx.app.db.orm, ctx.project), ctx.app.config.baseUrl), access: ctx.access }),
+    handler: async (ctx) => json({ ...(await projectJsonFor(ctx.app.db.orm, ctx.project, ctx.app.config.baseUrl)), access: ctx.access }),
   }),
   route({
     method: "PATCH",
     path: "/api/v1/projects/:id",
     permission: "project:admin",
     kind: "api",
-    summary: "Change a project's name, description or visibility.",
+    summary:
+      "Change a project's name, description or visibility, or mark it as a template others can start from (`isTemplate`). " +
+      "A fork cannot become more visible than its source.",
     tags: ["projects"],
     body: t.Object(
       {
         name: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
         description: t.Optional(t.String({ maxLength: 2000 })),
         visibility: t.Optional(Visibility),
+        isTemplate: t.Optional(t.Boolean()),
       },
       { additionalProperties: false },
     ),
     handler: async (ctx) => {
       const p = await updateProject(ctx.app.db.orm, ctx.project, ctx.body, actorIdOf(ctx));
-      return json(projectJson(p, await ownerHandle(ctx.app.db.orm, p), ctx.app.config.baseUrl));
+      return json(await projectJsonFor(ctx.app.db.orm, p, ctx.app.config.baseUrl));
     },
   }),
   route({

@@ -211,14 +211,42 @@ function schemaErrors(schema: TSchema, value: unknown): Record<string, string> {
   return details;
 }
 
+/**
+ * Reads the body but stops at maxBytes: a chunked body (no Content-Length) is
+ * counted as it streams, so an oversized one is refused without being held in memory.
+ */
+async function readLimited(req: Request, maxBytes: number): Promise<Uint8Array> {
+  const refuse = () => tooLarge(`The request body is larger than ${maxBytes} bytes.`);
+  if (Number(req.headers.get("content-length") ?? "0") > maxBytes) throw refuse();
+  if (!req.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw refuse();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1 && chunks[0]) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
 async function readBody(def: RouteDef, req: Request, maxBytes: number): Promise<{ value: unknown; bytes: Uint8Array; formToken?: string }> {
   const kind = def.bodyKind ?? (def.body ? "json" : "none");
   const empty = new Uint8Array(0);
   if (kind === "none") return { value: undefined, bytes: empty };
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) throw tooLarge(`The request body is larger than ${maxBytes} bytes.`);
-  const bytes = new Uint8Array(await req.arrayBuffer());
-  if (bytes.length > maxBytes) throw tooLarge(`The request body is larger than ${maxBytes} bytes.`);
+  const bytes = await readLimited(req, maxBytes);
   if (kind === "raw") return { value: undefined, bytes };
   const text = new TextDecoder().decode(bytes);
   if (kind === "form") {
@@ -280,7 +308,9 @@ export async function runRoute(
     },
   };
   await authorize(def, ctx);
-  const { value, bytes, formToken } = await readBody(def, base.request, app.config.maxBodyBytes);
+  // A raw upload may be as large as a file may be; it is checked against maxFileBytes when written.
+  const limit = def.bodyKind === "raw" ? Math.max(app.config.maxBodyBytes, app.config.maxFileBytes + 1) : app.config.maxBodyBytes;
+  const { value, bytes, formToken } = await readBody(def, base.request, limit);
   checkCsrf(def, ctx, cookies, formToken);
   if (def.query) {
     if (!Value.Check(def.query, query)) throw badRequest("Invalid query parameters.", schemaErrors(def.query, query));

@@ -21,7 +21,8 @@ export const CSP = [
 ].join("; ");
 
 export function securityHeaders(h: Headers, https: boolean): void {
-  h.set("Content-Security-Policy", CSP);
+  // A route may set a stricter policy (raw user files get `sandbox`); never loosen it.
+  if (!h.has("Content-Security-Policy")) h.set("Content-Security-Policy", CSP);
   h.set("X-Content-Type-Options", "nosniff");
   h.set("Referrer-Policy", "same-origin");
   h.set("X-Frame-Options", "DENY");

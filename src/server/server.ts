@@ -42,8 +42,7 @@ function errorResponse(app: App, def: RouteDef | undefined, path: string, e: unk
 export function createServer(app: App, opts: ServerOptions = {}) {
   const routes = opts.routes ?? allRoutes;
   const https = app.config.baseUrl.startsWith("https:");
-  const tokenRateMax = Number(process.env.WOVE_TOKEN_RATE_LIMIT ?? "1200");
-  const tokenRate = tokenRateMax > 0 ? new RateLimiter({ max: tokenRateMax, windowMs: 60_000 }) : null;
+  const tokenRate = app.config.tokenRateLimit > 0 ? new RateLimiter({ max: app.config.tokenRateLimit, windowMs: 60_000 }) : null;
 
   const finish = (request: Request, route: string, res: Response, started: number, requestId: string, headers?: Headers) => {
     if (headers) headers.forEach((v, k) => res.headers.append(k, v));

@@ -12,7 +12,7 @@ import type { Project, Team, TeamRole, User } from "../../db/schema.ts";
 import { route, type Ctx } from "../../server/guard.ts";
 import { doc, Layout } from "../layout.tsx";
 import { loadActivity, type Activity } from "../../events/activity.ts";
-import { ReadCache, readCacheTtl } from "../../lib/cache.ts";
+import { cachePerOwner } from "../../lib/cache.ts";
 import { listProjectsForUser, ownerHandles } from "../../projects/projects.ts";
 import { listTeamsForUser } from "../../teams/teams.ts";
 import { ActivityFeed, Avatar, Empty, ProjectList, teamUrl, userOf } from "../../projects/pages-ui.tsx";
@@ -26,7 +26,7 @@ const PAGE_CACHE_MS = 30_000;
 const PAGE_CACHE_MAX = 1_000;
 
 /** Pages are kept as UTF-8 bytes (a hit then costs no string encoding), one cache per App. */
-const pageCaches = new WeakMap<App, ReadCache<Uint8Array<ArrayBuffer>>>();
+const pageCache = cachePerOwner<App, Uint8Array<ArrayBuffer>>((app) => Math.min(PAGE_CACHE_MS, app.config.readCacheMs), PAGE_CACHE_MAX);
 
 /** What of the user shows in the body: a rename must not be served from the cache. */
 function userKey(user: User): string {
@@ -182,10 +182,8 @@ async function dashboardPage(ctx: Ctx): Promise<string | Uint8Array<ArrayBuffer>
   const user = userOf(actor);
   // Only cookie sessions are cached: their CSRF token is fixed, and no cookie is set.
   if (actor.kind !== "user" || actor.via !== "session") return renderPage(ctx, await load(app.db.orm, user));
-  let cache = pageCaches.get(app);
-  if (!cache) pageCaches.set(app, (cache = new ReadCache(Math.min(PAGE_CACHE_MS, readCacheTtl()), PAGE_CACHE_MAX)));
   const version = await app.db.dataVersion();
-  return cache.get(`${actor.sessionId}\u0000${userKey(user)}`, version, async () =>
+  return pageCache(app).get(`${actor.sessionId}\u0000${userKey(user)}`, version, async () =>
     utf8.encode(renderPage(ctx, await load(app.db.orm, user))),
   );
 }
