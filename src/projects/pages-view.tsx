@@ -14,7 +14,9 @@ export type ProjectHeaderProps = {
   project: Project;
   owner: string;
   canAdmin: boolean;
-  tab: "code" | "settings";
+  /** Writers get a "Save version" button (it leads to the history page's form). */
+  canWrite?: boolean;
+  tab: "code" | "history" | "settings";
 };
 
 export function ProjectHeader(p: ProjectHeaderProps): Html {
@@ -34,47 +36,61 @@ export function ProjectHeader(p: ProjectHeaderProps): Html {
           </h1>
           {project.description ? <p class="muted">{project.description}</p> : null}
         </div>
+        {p.canWrite ? (
+          <div class="actions">
+            <a class="btn" href={`${projectUrl(project.id)}/history?save=1#save-version`}>
+              Save version
+            </a>
+          </div>
+        ) : null}
       </div>
-      {p.canAdmin ? (
-        <nav aria-label="Project">
-          <ul class="tabs">
-            <li>
-              <a href={projectUrl(project.id)} aria-current={p.tab === "code" ? "page" : undefined}>
-                Code
-              </a>
-            </li>
+      <nav aria-label="Project">
+        <ul class="tabs">
+          <li>
+            <a href={projectUrl(project.id)} aria-current={p.tab === "code" ? "page" : undefined}>
+              Code
+            </a>
+          </li>
+          <li>
+            <a href={`${projectUrl(project.id)}/history`} aria-current={p.tab === "history" ? "page" : undefined}>
+              History
+            </a>
+          </li>
+          {p.canAdmin ? (
             <li>
               <a href={`${projectUrl(project.id)}/settings`} aria-current={p.tab === "settings" ? "page" : undefined}>
                 Settings
               </a>
             </li>
-          </ul>
-        </nav>
-      ) : null}
+          ) : null}
+        </ul>
+      </nav>
     </>
   );
 }
 
-/** Breadcrumbs for a path inside a project: project / dir / dir / file. */
-export function PathCrumbs(p: { project: Project; path: string }): Html {
+/** Breadcrumbs for a path inside a project: project / dir / dir / file. `href` links a path elsewhere (a version's tree). */
+export function PathCrumbs(p: { project: Project; path: string; root?: { label: string; href: string }; href?: (path: string) => string }): Html {
   const parts = p.path.split("/");
+  const link = p.href ?? ((path: string) => blobUrl(p.project.id, path));
   return (
     <nav aria-label="Path">
       <ol class="breadcrumbs">
         <li>
-          <a href={projectUrl(p.project.id)}>{p.project.slug}</a>
+          <a href={p.root?.href ?? projectUrl(p.project.id)}>{p.root?.label ?? p.project.slug}</a>
         </li>
         {parts.map((name, i) => {
           const last = i === parts.length - 1;
-          return <li>{last ? <span aria-current="page">{name}</span> : <a href={blobUrl(p.project.id, parts.slice(0, i + 1).join("/"))}>{name}</a>}</li>;
+          return <li>{last ? <span aria-current="page">{name}</span> : <a href={link(parts.slice(0, i + 1).join("/"))}>{name}</a>}</li>;
         })}
       </ol>
     </nav>
   );
 }
 
-/** Nested <details> folders and file links: works without JS; app.js adds arrow keys. */
-export function FileTree(p: { projectId: string; nodes: TreeNode[]; current?: string }): Html {
+/** Nested <details> folders and file links: works without JS; app.js adds arrow keys. `href` links files elsewhere (a version's tree). */
+export function FileTree(p: { projectId: string; nodes: TreeNode[]; current?: string; href?: (path: string) => string }): Html {
+  const link = p.href ?? ((path: string) => blobUrl(p.projectId, path));
   let budget = TREE_MAX_NODES;
   let cut = 0;
   const list = (nodes: TreeNode[]): Html => (
@@ -98,7 +114,7 @@ export function FileTree(p: { projectId: string; nodes: TreeNode[]; current?: st
         }
         return (
           <li>
-            <a href={blobUrl(p.projectId, n.path)} aria-current={p.current === n.path ? "page" : undefined}>
+            <a href={link(n.path)} aria-current={p.current === n.path ? "page" : undefined}>
               {n.name}
             </a>
           </li>
@@ -239,8 +255,9 @@ export function RawLink(p: { projectId: string; path: string; label?: string }):
   );
 }
 
-/** A folder's entries (the same view as GitHub's tree pages). */
-export function DirListing(p: { projectId: string; nodes: TreeNode[] }): Html {
+/** A folder's entries (the same view as GitHub's tree pages). `href` links entries elsewhere (a version's tree). */
+export function DirListing(p: { projectId: string; nodes: TreeNode[]; href?: (path: string) => string }): Html {
+  const link = p.href ?? ((path: string) => blobUrl(p.projectId, path));
   if (p.nodes.length === 0) return <p class="binary-note">This folder is empty.</p>;
   return (
     <div class="code-wrap">
@@ -257,7 +274,7 @@ export function DirListing(p: { projectId: string; nodes: TreeNode[] }): Html {
           {p.nodes.map((n) => (
             <tr>
               <td>
-                <a href={blobUrl(p.projectId, n.path)}>{n.type === "dir" ? `${n.name}/` : n.name}</a>
+                <a href={link(n.path)}>{n.type === "dir" ? `${n.name}/` : n.name}</a>
               </td>
               <td class="muted num">
                 {n.type === "file" && n.size !== undefined ? formatBytes(n.size) : ""}

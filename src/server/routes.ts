@@ -19,6 +19,7 @@ import { adminPageRoutes } from "../admin/pages.tsx";
 import { dashboardRoutes } from "../web/pages/dashboard.tsx";
 import { projectPageRoutes } from "../projects/pages.tsx";
 import { teamPageRoutes } from "../teams/pages.tsx";
+import { historyPageRoutes } from "../projects/pages-history.tsx";
 
 export const allRoutes: RouteDef[] = [];
 allRoutes.push(
@@ -41,5 +42,6 @@ allRoutes.push(
   // Pages: dashboard, projects, teams
   ...dashboardRoutes,
   ...projectPageRoutes,
+  ...historyPageRoutes,
   ...teamPageRoutes,
 );
