@@ -1,4 +1,4 @@
-/** The `wove` command line: serve, migrate, admin create-user, admin token, help, --version. */
+/** The `wove` command line: serve, migrate, admin create-user, admin token, admin rotate-key, help, --version. */
 import { loadConfig, ConfigError } from "../config.ts";
 import { openApp } from "../core/app.ts";
 import { migrate } from "../db/migrate.ts";
@@ -8,6 +8,7 @@ import { ApiError } from "../lib/errors.ts";
 import { flushLogs } from "../lib/log.ts";
 import { helpText, parseFlags, UsageError, type CommandSpec } from "./args.ts";
 import { serve } from "./serve.ts";
+import { forgetOldKeys, forgottenMessage, rotatedMessage, rotateKey, RotateKeyError } from "./rotate-key.ts";
 import { VERSION } from "./version.ts";
 
 const dataFlag = { type: "string", help: "Data directory (env WOVE_DATA_DIR; default ./data)", placeholder: "DIR" } as const;
@@ -50,6 +51,16 @@ export const COMMANDS: Record<string, CommandSpec> = {
       name: { type: "string", help: "A label for the token (default: cli)" },
     },
   },
+  "admin rotate-key": {
+    usage: "wove admin rotate-key --data DIR [--forget-old]",
+    summary:
+      "Replace the instance key (DIR/secret.key) with a new one and re-seal every stored secret with it; the old key is kept " +
+      "as secret.key.old-<time> until --forget-old re-seals anything still using it and deletes it. Works while the server runs.",
+    flags: {
+      data: { ...dataFlag, required: true },
+      "forget-old": { type: "boolean", help: "After restarting Wove: re-seal what still needs an old key, then delete the old key files" },
+    },
+  },
 };
 
 const TOP_HELP = `Wove ${VERSION} — self-hosted browser development platform
@@ -61,6 +72,7 @@ Commands:
   migrate               Apply database migrations
   admin create-user     Create an account
   admin token           Create an API token
+  admin rotate-key      Replace the key that seals stored secrets
   help [command]        Show help
   --version             Print the version
 
@@ -131,6 +143,23 @@ export async function runCli(argv: string[]): Promise<number> {
         console.log(token);
         app.close();
         return 0;
+      }
+      case "admin rotate-key": {
+        const app = await openApp(config);
+        try {
+          if (flags["forget-old"] === true) {
+            console.log(forgottenMessage(await forgetOldKeys({ dataDir: config.dataDir, db: app.db, current: app.secret })));
+          } else {
+            console.log(rotatedMessage(await rotateKey({ dataDir: config.dataDir, db: app.db }), config.dataDir));
+          }
+          return 0;
+        } catch (e) {
+          if (!(e instanceof RotateKeyError)) throw e;
+          console.error(`wove: ${e.message}`);
+          return 1;
+        } finally {
+          app.close();
+        }
       }
     }
     return 2;

@@ -1,8 +1,8 @@
 /**
- * Handlers for a project's code pages: the project page (tree, README, activity, "Add a file"),
- * one file or folder (`/blob/<path>`), creating a file and deleting one.
+ * Handlers for a project's code pages: the project page (tree, README, activity, "Add a file",
+ * star button), one file or folder (`/blob/<path>`), creating a file and deleting one, starring.
  */
-import type { Ctx } from "../server/guard.ts";
+import { LoginRedirect, type Ctx } from "../server/guard.ts";
 import { html, redirect } from "../server/http.ts";
 import { doc, Layout } from "../web/layout.tsx";
 import { raw, type Html } from "../web/jsx/jsx-runtime.ts";
@@ -12,6 +12,7 @@ import { actorId } from "../auth/actor.ts";
 import { loadActivity } from "../events/activity.ts";
 import { atLeast } from "./access.ts";
 import { ownerHandle } from "./projects.ts";
+import { isStarred, star, unstar } from "./stars.ts";
 import { deleteProjectFile, detectLanguage, isProbablyText, listTree, readFile, validatePath, writeProjectFile, type TreeNode } from "./files.ts";
 import { renderMarkdown } from "./pages-markdown.ts";
 import { ActivityFeed, blobUrl, Empty, formatBytes, projectUrl } from "./pages-ui.tsx";
@@ -77,34 +78,40 @@ export async function showProject(ctx: Ctx | FormCtx, form?: NewFileState, statu
   ]);
   const canWrite = atLeast(ctx.access, "write");
   const found = await readme(ctx as Ctx, tree);
+  const starred = ctx.actor.kind === "user" ? await isStarred(orm, project.id, ctx.actor.user.id) : false;
   return html(
     doc(
       <Layout title={project.name} actor={ctx.actor} csrf={csrfIfUser(ctx)} wide>
         <ProjectHeader project={project} owner={owner} canAdmin={ctx.access === "admin"} tab="code" />
-        <div class="split left">
-          <TreePane projectId={project.id} nodes={tree} canWrite={canWrite} />
-          <div class="stack">
-            {found ? (
-              <section class="card flush" aria-labelledby="readme-heading">
+        <div class="stack">
+          <div class="row end project-actions">
+            <StarButton projectId={project.id} starred={starred} count={project.starCount} csrf={csrfIfUser(ctx)} />
+          </div>
+          <div class="split left">
+            <TreePane projectId={project.id} nodes={tree} canWrite={canWrite} />
+            <div class="stack">
+              {found ? (
+                <section class="card flush" aria-labelledby="readme-heading">
+                  <div class="card-head">
+                    <h2 id="readme-heading">{found.name}</h2>
+                  </div>
+                  <div class="pad">{found.body}</div>
+                </section>
+              ) : tree.length === 0 ? (
+                <Empty title="This project is empty">
+                  {canWrite ? "Add a first file below — a README.md is a good start: it is shown on this page." : "Nobody has added files yet."}
+                </Empty>
+              ) : (
+                <Empty title="No README">{canWrite ? "Add a README.md to describe this project; it is shown here." : "This project has no README."}</Empty>
+              )}
+              {canWrite ? <NewFileForm projectId={project.id} csrf={ctx.csrf()} state={form} open={form !== undefined || tree.length === 0} /> : null}
+              <section class="card" aria-labelledby="activity-heading">
                 <div class="card-head">
-                  <h2 id="readme-heading">{found.name}</h2>
+                  <h2 id="activity-heading">Recent activity</h2>
                 </div>
-                <div class="pad">{found.body}</div>
+                <ActivityFeed activity={activity} me={actorId(ctx.actor)} emptyText="No activity yet." inProject={project.id} />
               </section>
-            ) : tree.length === 0 ? (
-              <Empty title="This project is empty">
-                {canWrite ? "Add a first file below — a README.md is a good start: it is shown on this page." : "Nobody has added files yet."}
-              </Empty>
-            ) : (
-              <Empty title="No README">{canWrite ? "Add a README.md to describe this project; it is shown here." : "This project has no README."}</Empty>
-            )}
-            {canWrite ? <NewFileForm projectId={project.id} csrf={ctx.csrf()} state={form} open={form !== undefined || tree.length === 0} /> : null}
-            <section class="card" aria-labelledby="activity-heading">
-              <div class="card-head">
-                <h2 id="activity-heading">Recent activity</h2>
-              </div>
-              <ActivityFeed activity={activity} me={actorId(ctx.actor)} emptyText="No activity yet." inProject={project.id} />
-            </section>
+            </div>
           </div>
         </div>
       </Layout>,
@@ -272,4 +279,36 @@ export async function deleteFile(ctx: FormCtx): Promise<Response> {
   // Back to the folder the file was in, if it still exists, else the project page.
   const tree = parent ? await listTree(ctx.app.config.dataDir, ctx.project.id) : [];
   return redirect(parent && findNode(tree, parent) ? blobUrl(ctx.project.id, parent) : projectUrl(ctx.project.id));
+}
+
+/**
+ * Star / unstar: a real form (works without JS) that htmx swaps in place. The button keeps
+ * its label and id, so a screen reader hears the pressed state change and focus stays on it.
+ */
+export function StarButton(p: { projectId: string; starred: boolean; count: number; csrf?: string }): Html {
+  const countText = `${p.count} ${p.count === 1 ? "star" : "stars"}`;
+  if (p.csrf === undefined) {
+    return (
+      <a class="btn small" href={`/login?next=${encodeURIComponent(projectUrl(p.projectId))}`} title="Log in to star this project">
+        <span aria-hidden="true">☆</span> Star <span class="muted">· {countText}</span>
+      </a>
+    );
+  }
+  const action = `${projectUrl(p.projectId)}/${p.starred ? "unstar" : "star"}`;
+  return (
+    <form method="post" action={action} class="inline" hx-post={action} hx-target="this" hx-swap="outerHTML">
+      <input type="hidden" name="_csrf" value={p.csrf} />
+      <button type="submit" class="small" id="star-button" aria-pressed={p.starred ? "true" : "false"} title={p.starred ? "Remove your star" : "Star this project"}>
+        <span aria-hidden="true">{p.starred ? "★" : "☆"}</span> Star <span class="muted">· {countText}</span>
+      </button>
+    </form>
+  );
+}
+
+/** POST /projects/:id/star and /unstar: the button itself for htmx, else back to the project page. */
+export async function setStar(ctx: FormCtx, on: boolean): Promise<Response> {
+  if (ctx.actor.kind !== "user") throw new LoginRedirect(projectUrl(ctx.project.id));
+  const state = await (on ? star : unstar)(ctx.app.db.orm, ctx.project, ctx.actor.user);
+  if (ctx.isHtmx) return html(StarButton({ projectId: ctx.project.id, starred: state.starred, count: state.starCount, csrf: ctx.csrf() }).value);
+  return redirect(projectUrl(ctx.project.id));
 }

@@ -173,7 +173,11 @@ async function runRow(def: RouteDef, actor: ActorName, credential: Credential): 
   h.takeLogs();
   const res = await h.handle(request(h.app, def, w, actor, credential));
   const body = await res.text();
-  const exp = def.basicAuth ? expectedForGit(def, actor, credential) : expectedFor(def.permission, actor);
+  const exp = def.basicAuth
+    ? expectedForGit(def, actor, credential)
+    : def.signedIn && actor === "anonymous"
+      ? ({ kind: "login" } as const)
+      : expectedFor(def.permission, actor);
   const got = outcome(def, res);
   const ok = matches(def, actor, exp, res, got, body);
   // A write that went through changed the world: the next row gets a fresh one.

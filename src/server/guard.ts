@@ -70,6 +70,8 @@ export type RouteDef = {
   bodyKind?: BodyKind;
   body?: TSchema;
   query?: TSchema;
+  /** Also require a signed-in account (e.g. starring a public project, which anyone may read). */
+  signedIn?: boolean;
   /** Skip CSRF: only for routes that authenticate by something other than the cookie. */
   csrfExempt?: boolean;
   /**
@@ -163,6 +165,7 @@ async function authorize(def: RouteDef, ctx: Ctx<unknown, unknown>): Promise<voi
     if (!actor.scopes.includes(need)) throw forbidden(`This token lacks the "${need}" scope.`);
   }
   const p = def.permission;
+  if (def.signedIn && actor.kind === "anonymous") throw loginOrUnauthorized(def, ctx.url);
   if (p === "public") return;
   if (actor.kind === "anonymous" && (p === "user" || p === "admin" || p.startsWith("team:"))) throw loginOrUnauthorized(def, ctx.url);
   if (p === "user") return;

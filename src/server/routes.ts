@@ -20,6 +20,8 @@ import { dashboardRoutes } from "../web/pages/dashboard.tsx";
 import { projectPageRoutes } from "../projects/pages.tsx";
 import { teamPageRoutes } from "../teams/pages.tsx";
 import { historyPageRoutes } from "../projects/pages-history.tsx";
+import { envApiRoutes, envPageRoutes } from "../projects/env-routes.ts";
+import { starApiRoutes, starPageRoutes } from "../projects/stars-routes.ts";
 
 export const allRoutes: RouteDef[] = [];
 allRoutes.push(
@@ -30,6 +32,8 @@ allRoutes.push(
   ...userAdminApiRoutes,
   ...projectApiRoutes,
   ...teamApiRoutes,
+  ...envApiRoutes,
+  ...starApiRoutes,
   ...versionApiRoutes,
   // git clone / push over HTTP
   ...gitHttpRoutes,
@@ -43,5 +47,7 @@ allRoutes.push(
   ...dashboardRoutes,
   ...projectPageRoutes,
   ...historyPageRoutes,
+  ...envPageRoutes,
+  ...starPageRoutes,
   ...teamPageRoutes,
 );

@@ -20,6 +20,7 @@ import { createTeam, setMember } from "../../src/teams/teams.ts";
 import { createProject } from "../../src/projects/projects.ts";
 import { writeProjectFile } from "../../src/projects/files.ts";
 import { editorOf, saveVersion } from "../../src/projects/versions.ts";
+import { setEnv } from "../../src/projects/env.ts";
 import { csrfFor, type RouteDef } from "../../src/server/guard.ts";
 import { createServer } from "../../src/server/server.ts";
 import { setLogSink } from "../../src/lib/log.ts";
@@ -48,6 +49,8 @@ export type World = {
   project: Project;
   /** A saved version of the project (its README.md). */
   versionId: string;
+  /** An environment variable of the project (routes with `:name`). */
+  envName: string;
   inviteToken: string;
   /** The open invite's id (admin routes that revoke it). */
   inviteId: string;
@@ -113,10 +116,12 @@ export async function openHarness(routes?: RouteDef[]): Promise<Harness> {
       const project = await createProject(orm, app.config.dataDir, actors.owner.user, { name: `Matrix Project ${n}`, visibility: "private", team: team.id });
       await writeProjectFile(orm, app.config.dataDir, project, "README.md", new TextEncoder().encode("# Matrix\n"), app.config.maxFileBytes, actors.owner.user.id);
       const versionId = (await saveVersion(orm, app.config.dataDir, project, { message: "Matrix", author: editorOf(actors.owner.user) })).id;
+      const envName = "MATRIX_VAR";
+      await setEnv(orm, app.secret, project, envName, { value: "matrix value", secret: true }, actors.owner.user.id);
       const invite = await createInvite(orm, actors.admin.user, { role: "member" });
       const reset = await createPasswordReset(orm, target.email);
       if (!reset) throw new Error("could not create a password reset link for the fixture");
-      return { n, actors, target, team, project, versionId, inviteToken: invite.token, inviteId: invite.link.id, resetToken: reset.token };
+      return { n, actors, target, team, project, versionId, envName, inviteToken: invite.token, inviteId: invite.link.id, resetToken: reset.token };
     },
     close() {
       app.close();
@@ -149,6 +154,8 @@ export function fillPath(def: RouteDef, world: World, actor: ActorName): string 
         return `${world.project.slug}.git`;
       case "sha":
         return world.versionId;
+      case "name":
+        return world.envName;
       case "token":
         if (def.path.startsWith("/invite/")) return world.inviteToken;
         if (def.path.startsWith("/reset/")) return world.resetToken;
@@ -182,6 +189,7 @@ const SPECIAL: Record<string, Special> = {
   "POST /projects/:id/blob-delete": { form: () => ({ path: "README.md" }) },
   "POST /projects/:id/settings": { form: (w) => ({ name: w.project.name, description: "changed", visibility: "private" }) },
   "POST /projects/:id/delete": { form: (w) => ({ confirm: w.project.name }) },
+  "POST /projects/:id/settings/env": { form: () => ({ env_name: "MATRIX_FORM_VAR", env_value: "from the matrix" }) },
   "POST /teams": { form: (w) => ({ name: `Form Team ${w.n}-${Math.random().toString(36).slice(2, 8)}` }) },
   "POST /teams/:id/members": { form: (w) => ({ who: w.actors.other.user.username, role: "member" }) },
   "POST /teams/:id/members/:userId/role": { form: () => ({ role: "viewer" }) },
