@@ -1,19 +1,25 @@
 /**
- * New project (`/new`): name, description, visibility and owner — the user or one of the
- * teams where they may create projects (owner, maintainer, member).
+ * New project (`/new`): name, description, visibility, owner — the user or one of the teams
+ * where they may create projects (owner, maintainer, member) — and what it starts from: blank,
+ * a built-in template, or a project marked as template that the user can read
+ * (`/new?template=<id>` preselects one, e.g. from a "Use this template" link).
  */
 import type { Ctx } from "../server/guard.ts";
 import { html, redirect } from "../server/http.ts";
 import { doc, Layout } from "../web/layout.tsx";
 import { Field, Flash, Select, TextArea } from "../web/forms.tsx";
+import type { Html } from "../web/jsx/jsx-runtime.ts";
 import { ApiError } from "../lib/errors.ts";
 import type { User, Visibility } from "../db/schema.ts";
 import { listTeamsForUser } from "../teams/teams.ts";
-import { createProject, PROJECT_DESCRIPTION_MAX, PROJECT_NAME_MAX, VISIBILITIES } from "./projects.ts";
-import { projectUrl, userOf, VisibilityField } from "./pages-ui.tsx";
+import { createProject, ownerHandles, PROJECT_DESCRIPTION_MAX, PROJECT_NAME_MAX, VISIBILITIES } from "./projects.ts";
+import { builtInJson, builtInTemplate, builtInTemplates, createFromTemplate, listProjectTemplates, readableTemplate, type TemplateJson } from "./templates.ts";
+import { projectUrl, userOf, VisibilityBadge, VisibilityField } from "./pages-ui.tsx";
 import type { FormCtx } from "./pages-project.tsx";
 
-type NewState = { values: { name: string; description: string; visibility: string; owner: string }; errors: Record<string, string | undefined>; formError?: string };
+type Values = { name: string; description: string; visibility: string; owner: string; template: string };
+type NewState = { values: Values; errors: Record<string, string | undefined>; formError?: string };
+type Choice = TemplateJson & { visibility?: Visibility };
 
 async function ownerOptions(ctx: Ctx | FormCtx, user: User): Promise<[string, string][]> {
   const teams = await listTeamsForUser(ctx.app.db.orm, user.id);
@@ -23,11 +29,92 @@ async function ownerOptions(ctx: Ctx | FormCtx, user: User): Promise<[string, st
   ];
 }
 
+/** Project templates the user can see listed, plus the one asked for by id when it is readable but unlisted. */
+async function projectTemplateChoices(ctx: Ctx | FormCtx, user: User, wanted: string): Promise<Choice[]> {
+  const orm = ctx.app.db.orm;
+  const list = await listProjectTemplates(orm, user);
+  if (wanted && !builtInTemplates().some((t) => t.id === wanted) && !list.some((p) => p.id === wanted)) {
+    const extra = await readableTemplate(orm, user, wanted);
+    if (extra) list.unshift(extra);
+  }
+  const handles = await ownerHandles(orm, list);
+  return list.map((p) => ({ id: p.id, name: p.name, description: p.description, tags: [], builtIn: false, owner: handles.get(p.id) ?? "", slug: p.slug, visibility: p.visibility }));
+}
+
+function TemplateChoice(p: { choice: Choice; checked: boolean }): Html {
+  const c = p.choice;
+  return (
+    <label class="choice">
+      <input type="radio" name="template" value={c.id} checked={p.checked} />
+      <span>
+        <strong>{c.name}</strong>
+        {c.owner ? (
+          <span class="row">
+            <span class="muted small mono">
+              {c.owner}/{c.slug}
+            </span>
+            {c.visibility ? <VisibilityBadge visibility={c.visibility} /> : null}
+          </span>
+        ) : null}
+        {c.description ? <span class="muted small">{c.description}</span> : null}
+        {c.tags.length > 0 ? (
+          <span class="row">
+            {c.tags.map((t) => (
+              <span class="badge">{t}</span>
+            ))}
+          </span>
+        ) : null}
+      </span>
+    </label>
+  );
+}
+
+/** Radio cards: blank, the built-ins, then project templates; the error sits beside the group. */
+function TemplateField(p: { value: string; error?: string; projectTemplates: Choice[] }): Html {
+  const blank: Choice = { id: "", name: "Blank project", description: "Start empty and add your own files.", tags: [], builtIn: true };
+  return (
+    <fieldset class={p.error ? "field has-error" : "field"} aria-describedby={p.error ? "f-template-error" : undefined}>
+      <legend>Start from</legend>
+      <div class="choices">
+        <div class="grid">
+          {[blank, ...builtInTemplates().map(builtInJson)].map((c) => (
+            <TemplateChoice choice={c} checked={p.value === c.id} />
+          ))}
+        </div>
+        {p.projectTemplates.length > 0 ? (
+          <>
+            <p class="hint">Templates made by people on this server</p>
+            <div class="grid">
+              {p.projectTemplates.map((c) => (
+                <TemplateChoice choice={c} checked={p.value === c.id} />
+              ))}
+            </div>
+          </>
+        ) : null}
+      </div>
+      {p.error ? (
+        <p class="field-error" id="f-template-error" role="alert">
+          {p.error}
+        </p>
+      ) : null}
+    </fieldset>
+  );
+}
+
 export async function showNewProject(ctx: Ctx | FormCtx, state?: NewState, status = 200): Promise<Response> {
   const user = userOf(ctx.actor);
   const owners = await ownerOptions(ctx, user);
-  const wanted = typeof ctx.query.team === "string" ? ctx.query.team : "";
-  const v = state?.values ?? { name: "", description: "", visibility: "private", owner: owners.some(([id]) => id === wanted) ? wanted : "" };
+  const query = (k: string) => (typeof ctx.query[k] === "string" ? (ctx.query[k] as string) : "");
+  const wanted = query("team");
+  const v = state?.values ?? {
+    name: "",
+    description: "",
+    visibility: "private",
+    owner: owners.some(([id]) => id === wanted) ? wanted : "",
+    template: query("template").trim(),
+  };
+  const projectTemplates = await projectTemplateChoices(ctx, user, v.template);
+  if (!state && v.template && !builtInTemplates().some((t) => t.id === v.template) && !projectTemplates.some((t) => t.id === v.template)) v.template = "";
   const e = state?.errors ?? {};
   const csrf = ctx.csrf();
   return html(
@@ -59,6 +146,7 @@ export async function showNewProject(ctx: Ctx | FormCtx, state?: NewState, statu
               </div>
             </div>
             <TextArea label="Description (optional)" name="description" value={v.description} error={e.description} maxlength={PROJECT_DESCRIPTION_MAX} />
+            <TemplateField value={v.template} error={e.template} projectTemplates={projectTemplates} />
             <VisibilityField value={v.visibility} error={e.visibility} />
             <div class="form-actions">
               <button type="submit" class="primary">
@@ -78,28 +166,38 @@ export async function showNewProject(ctx: Ctx | FormCtx, state?: NewState, statu
 
 export async function createNewProject(ctx: FormCtx): Promise<Response> {
   const user = userOf(ctx.actor);
-  const values = {
+  const values: Values = {
     name: ctx.body.name ?? "",
     description: (ctx.body.description ?? "").replace(/\r\n?/g, "\n"),
     visibility: ctx.body.visibility ?? "private",
     owner: ctx.body.owner ?? "",
+    template: (ctx.body.template ?? "").trim(),
   };
   const errors: Record<string, string> = {};
   if (values.name.trim() === "") errors.name = "Give the project a name.";
   if (!(VISIBILITIES as readonly string[]).includes(values.visibility)) errors.visibility = "Choose private, unlisted or public.";
-  if (Object.keys(errors).length > 0) return showNewProject(ctx, { values, errors }, 422);
+  if (Object.keys(errors).length > 0) {
+    // Report a bad template choice in the same round as the other fields.
+    if (values.template && !builtInTemplate(values.template) && !(await readableTemplate(ctx.app.db.orm, user, values.template))) {
+      errors.template = "That template is not available; pick another.";
+    }
+    return showNewProject(ctx, { values, errors }, 422);
+  }
   try {
-    const project = await createProject(ctx.app.db.orm, ctx.app.config.dataDir, user, {
+    const fields = {
       name: values.name,
       description: values.description,
       visibility: values.visibility as Visibility,
       team: values.owner || undefined,
-    });
+    };
+    const orm = ctx.app.db.orm;
+    const dataDir = ctx.app.config.dataDir;
+    const project = values.template ? await createFromTemplate(orm, dataDir, user, { ...fields, template: values.template }) : await createProject(orm, dataDir, user, fields);
     return redirect(projectUrl(project.id));
   } catch (e) {
     if (!(e instanceof ApiError) || e.status >= 500) throw e;
     const details = e.details ?? {};
-    const known = ["name", "description", "visibility"].filter((f) => details[f]);
+    const known = ["name", "description", "visibility", "template"].filter((f) => details[f]);
     if (known.length > 0) return showNewProject(ctx, { values, errors: Object.fromEntries(known.map((f) => [f, details[f]])) }, e.status);
     // Team not found or not allowed to create there: that is the owner field's problem.
     if (e.status === 403 || e.status === 404) return showNewProject(ctx, { values, errors: { owner: e.message } }, e.status);

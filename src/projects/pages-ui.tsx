@@ -212,6 +212,14 @@ function sentence(it: ActivityItem, a: Activity, me: string | null, inProject?: 
     }
     case "project.deleted":
       return [who, " deleted project ", <strong>{str(it.data.name) ?? str(it.data.slug) ?? "a project"}</strong>];
+    case "project.starred":
+      return [who, " starred ", project];
+    case "project.forked":
+      return it.data.fromTemplate ? [who, " started ", project, " from a template"] : [who, " forked a project as ", project];
+    case "project.template_marked":
+      return [who, " made ", project, " a template"];
+    case "project.template_unmarked":
+      return [who, " stopped offering ", project, " as a template"];
     case "project.version_saved":
       return [who, " saved a version of ", project, str(it.data.message) ? `: “${str(it.data.message)}”` : ""];
     case "project.version_restored":

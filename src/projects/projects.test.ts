@@ -232,6 +232,11 @@ describe("JSON", () => {
       ownerType: "team",
       createdAt: new Date(b.createdAt).toISOString(),
       updatedAt: new Date(b.updatedAt).toISOString(),
+      forkedFrom: null,
+      template: null,
+      isTemplate: false,
+      stars: 0,
+      forks: 0,
     });
     const list = await projectsJson(orm, [a, b]);
     expect(list.map((j) => [j.owner, j.ownerType])).toEqual([

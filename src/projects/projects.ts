@@ -1,7 +1,9 @@
 /**
  * Projects: owned by a user or a team, addressed as `<owner handle>/<slug>`.
  * The slug comes from the name once (unique per owner) and never changes on rename.
- * Access rules live in ./access.ts; files on disk in ./files.ts.
+ * Access rules live in ./access.ts; files on disk in ./files.ts. Projects that start from
+ * something (a built-in template, a fork) are made here too: templates.ts and fork.ts give
+ * `createProject` a `ProjectOrigin` that fills the repository first.
  */
 import { and, desc, eq, inArray, like, or, sql } from "drizzle-orm";
 import type { Orm } from "../db/client.ts";
@@ -11,6 +13,7 @@ import { newId } from "../lib/crypto.ts";
 import { conflict, forbidden, invalid, notFound } from "../lib/errors.ts";
 import { checkName, slugify } from "../lib/validate.ts";
 import { ensureProjectDirs, removeProjectDir } from "./files.ts";
+import type { RepoPaths } from "./git.ts";
 import { ensureRepo } from "./versions.ts";
 
 export const VISIBILITIES: readonly Visibility[] = ["private", "unlisted", "public"];
@@ -26,8 +29,26 @@ export type NewProject = {
   team?: string;
 };
 
-export type ProjectPatch = { name?: string; description?: string; visibility?: Visibility };
+/** How a project that does not start empty starts (templates.ts, fork.ts). */
+export type ProjectOrigin = {
+  /**
+   * Fills the new project's repository and working tree. It runs before the project is
+   * recorded, so nobody sees a half-filled project; if anything fails, everything is removed.
+   */
+  seed?: (paths: RepoPaths, projectId: string) => Promise<void>;
+  /** The project this one is a fork of: lineage is kept and its fork count goes up in the same batch. */
+  forkedFrom?: Project;
+  /** The built-in template it was made from (the `template` column). */
+  template?: string;
+  /** The event recorded for it (default `project.created`) and extra data for that event. */
+  event?: { kind: string; data?: Record<string, unknown> };
+};
+
+export type ProjectPatch = { name?: string; description?: string; visibility?: Visibility; isTemplate?: boolean };
 export type Page = { limit?: number; offset?: number };
+
+/** Where a fork came from. */
+export type ForkRef = { id: string; owner: string; slug: string };
 
 export type ProjectJson = {
   id: string;
@@ -39,9 +60,28 @@ export type ProjectJson = {
   ownerType: "user" | "team";
   createdAt: string;
   updatedAt: string;
+  /** The project this is a fork of (or was made from, for a project template); null when none or deleted. */
+  forkedFrom: ForkRef | null;
+  /** The built-in template it was made from, e.g. "static-site". */
+  template: string | null;
+  /** Marked by its owner as a template others can start from. */
+  isTemplate: boolean;
+  stars: number;
+  forks: number;
   /** `git clone` URL; present when projectJson is given the instance's base URL. */
   cloneUrl?: string;
 };
+
+const PRIVACY: Record<Visibility, number> = { public: 0, unlisted: 1, private: 2 };
+
+/** True when `v` hides a project at least as well as `floor` (private > unlisted > public). */
+export function atLeastAsPrivate(v: Visibility, floor: Visibility): boolean {
+  return PRIVACY[v] >= PRIVACY[floor];
+}
+
+function forkVisibilityError(source: Visibility): string {
+  return `This is a fork of ${source === "private" ? "a private" : "an unlisted"} project, so it must stay ${source === "private" ? "private" : "private or unlisted"}.`;
+}
 
 /** Where git clones a project from: `<baseUrl>/git/<owner>/<slug>.git`. */
 export function cloneUrl(baseUrl: string, ownerHandle: string, slug: string): string {
@@ -57,6 +97,11 @@ function page(p: Page = {}): { limit: number; offset: number } {
 function isUniqueViolation(e: unknown): boolean {
   const msg = String((e as Error)?.message ?? e) + String((e as { cause?: Error })?.cause?.message ?? "");
   return /UNIQUE constraint failed/i.test(msg);
+}
+
+function isForeignKeyViolation(e: unknown): boolean {
+  const msg = String((e as Error)?.message ?? e) + String((e as { cause?: Error })?.cause?.message ?? "");
+  return /FOREIGN KEY constraint failed/i.test(msg);
 }
 
 function checkFields(input: ProjectPatch, errors: Record<string, string>): void {
@@ -97,15 +142,18 @@ async function freeSlug(orm: Orm, owner: { userId: string | null; teamId: string
 /**
  * Creates a project owned by `user`, or by a team when `input.team` is given (the user must
  * be the team's owner, maintainer or member, or an instance admin). Creates its files folder
- * and its (empty) git repository.
+ * and its git repository — empty, or filled by `origin.seed` (a template's files, a fork's
+ * history). A fork's visibility defaults to its source's and may only be more private.
  */
-export async function createProject(orm: Orm, dataDir: string, user: User, input: NewProject): Promise<Project> {
+export async function createProject(orm: Orm, dataDir: string, user: User, input: NewProject, origin: ProjectOrigin = {}): Promise<Project> {
+  const source = origin.forkedFrom;
+  const visibility = input.visibility ?? source?.visibility ?? "private";
   const errors: Record<string, string> = {};
-  checkFields({ name: input.name ?? "", description: input.description, visibility: input.visibility }, errors);
+  checkFields({ name: input.name ?? "", description: input.description, visibility }, errors);
+  if (!errors.visibility && source && !atLeastAsPrivate(visibility, source.visibility)) errors.visibility = forkVisibilityError(source.visibility);
   if (Object.keys(errors).length > 0) throw invalid(Object.values(errors)[0] ?? "Invalid project.", errors);
   const name = input.name.trim();
   const description = (input.description ?? "").trim();
-  const visibility = input.visibility ?? "private";
 
   let teamId: string | null = null;
   if (input.team !== undefined && input.team !== "") {
@@ -127,7 +175,8 @@ export async function createProject(orm: Orm, dataDir: string, user: User, input
   const id = newId();
   await ensureProjectDirs(dataDir, id);
   try {
-    await ensureRepo(dataDir, id);
+    const paths = await ensureRepo(dataDir, id);
+    if (origin.seed) await origin.seed(paths, id);
     for (let attempt = 0; ; attempt++) {
       const now = Date.now();
       const project: Project = {
@@ -141,32 +190,33 @@ export async function createProject(orm: Orm, dataDir: string, user: User, input
         createdBy: user.id,
         createdAt: now,
         updatedAt: now,
-        forkedFromId: null,
-        template: null,
+        forkedFromId: source?.id ?? null,
+        template: origin.template ?? null,
         isTemplate: false,
         starCount: 0,
         forkCount: 0,
       };
+      const created = orm.insert(events).values(
+        eventValues({
+          actorId: user.id,
+          kind: origin.event?.kind ?? "project.created",
+          subjectType: "project",
+          subjectId: id,
+          projectId: id,
+          teamId,
+          data: { slug: project.slug, name, visibility, ...origin.event?.data },
+        }),
+      );
+      const countFork = source ? [orm.update(projects).set({ forkCount: sql`${projects.forkCount} + 1` }).where(eq(projects.id, source.id))] : [];
       try {
-        await orm.batch([
-          orm.insert(projects).values(project),
-          orm.insert(events).values(
-            eventValues({
-              actorId: user.id,
-              kind: "project.created",
-              subjectType: "project",
-              subjectId: id,
-              projectId: id,
-              teamId,
-              data: { slug: project.slug, name, visibility },
-            }),
-          ),
-        ]);
+        await orm.batch([orm.insert(projects).values(project), ...countFork, created]);
         return project;
       } catch (e) {
         // Another project took the slug in the meantime: pick again.
         if (isUniqueViolation(e) && attempt < 5) continue;
         if (isUniqueViolation(e)) throw conflict("Could not find a free project slug; try another name.");
+        // The source was deleted while its history was being copied.
+        if (source && isForeignKeyViolation(e)) throw notFound("Project");
         throw e;
       }
     }
@@ -227,27 +277,42 @@ export async function listPublicProjects(orm: Orm, p: Page = {}): Promise<Projec
     .offset(offset);
 }
 
-/** Changes name, description or visibility; the slug stays. Returns the updated project. */
+/**
+ * Changes name, description, visibility or the template mark; the slug stays. A fork may not
+ * become more visible than its source (a private project's fork stays private).
+ * Returns the updated project.
+ */
 export async function updateProject(orm: Orm, project: Project, patch: ProjectPatch, actorId: string | null): Promise<Project> {
   const errors: Record<string, string> = {};
   checkFields(patch, errors);
+  if (patch.isTemplate !== undefined && typeof patch.isTemplate !== "boolean") errors.isTemplate = "isTemplate must be true or false.";
+  if (!errors.visibility && patch.visibility !== undefined && project.forkedFromId && !atLeastAsPrivate(patch.visibility, project.visibility)) {
+    const source = await getProject(orm, project.forkedFromId);
+    if (source && !atLeastAsPrivate(patch.visibility, source.visibility)) errors.visibility = forkVisibilityError(source.visibility);
+  }
   if (Object.keys(errors).length > 0) throw invalid(Object.values(errors)[0] ?? "Invalid project.", errors);
   const next: Partial<Pick<Project, "name" | "description" | "visibility">> = {};
   if (patch.name !== undefined && patch.name.trim() !== project.name) next.name = patch.name.trim();
   if (patch.description !== undefined && patch.description.trim() !== project.description) next.description = patch.description.trim();
   if (patch.visibility !== undefined && patch.visibility !== project.visibility) next.visibility = patch.visibility;
-  if (Object.keys(next).length === 0) return project;
+  const isTemplate = patch.isTemplate !== undefined && patch.isTemplate !== project.isTemplate ? patch.isTemplate : undefined;
+  if (Object.keys(next).length === 0 && isTemplate === undefined) return project;
   const updatedAt = Date.now();
+  const event = (kind: string, data: Record<string, unknown>) =>
+    orm.insert(events).values(eventValues({ actorId, kind, subjectType: "project", subjectId: project.id, projectId: project.id, teamId: project.ownerTeamId, data }));
   const data: Record<string, unknown> = { ...next };
   if (next.visibility) data.visibilityFrom = project.visibility;
   const [res] = await orm.batch([
-    orm.update(projects).set({ ...next, updatedAt }).where(eq(projects.id, project.id)),
-    orm.insert(events).values(
-      eventValues({ actorId, kind: "project.updated", subjectType: "project", subjectId: project.id, projectId: project.id, teamId: project.ownerTeamId, data }),
-    ),
+    orm
+      .update(projects)
+      .set({ ...next, ...(isTemplate !== undefined ? { isTemplate } : {}), updatedAt })
+      .where(eq(projects.id, project.id)),
+    ...(Object.keys(next).length > 0 ? [event("project.updated", data)] : []),
+    // Its own event, so the activity feed can say "marked … as a template".
+    ...(isTemplate !== undefined ? [event(isTemplate ? "project.template_marked" : "project.template_unmarked", { name: next.name ?? project.name })] : []),
   ]);
   if (res.rowsAffected === 0) throw notFound("Project");
-  return { ...project, ...next, updatedAt };
+  return { ...project, ...next, ...(isTemplate !== undefined ? { isTemplate } : {}), updatedAt };
 }
 
 /** Deletes the project row and everything on disk under `<dataDir>/projects/<id>`. Its events stay. */
@@ -270,7 +335,11 @@ export async function deleteProject(orm: Orm, dataDir: string, project: Project,
   await removeProjectDir(dataDir, project.id);
 }
 
-export function projectJson(project: Project, ownerHandle: string, baseUrl?: string): ProjectJson {
+/**
+ * The API shape of a project. `forkedFrom` is the source's reference, which projectsJson and
+ * projectJsonFor resolve; without it a fork shows `forkedFrom: null`.
+ */
+export function projectJson(project: Project, ownerHandle: string, baseUrl?: string, forkedFrom: ForkRef | null = null): ProjectJson {
   return {
     id: project.id,
     slug: project.slug,
@@ -281,6 +350,11 @@ export function projectJson(project: Project, ownerHandle: string, baseUrl?: str
     ownerType: project.ownerTeamId ? "team" : "user",
     createdAt: new Date(project.createdAt).toISOString(),
     updatedAt: new Date(project.updatedAt).toISOString(),
+    forkedFrom: project.forkedFromId !== null && forkedFrom?.id === project.forkedFromId ? forkedFrom : null,
+    template: project.template,
+    isTemplate: project.isTemplate,
+    stars: project.starCount,
+    forks: project.forkCount,
     ...(baseUrl !== undefined ? { cloneUrl: cloneUrl(baseUrl, ownerHandle, project.slug) } : {}),
   };
 }
@@ -309,8 +383,24 @@ export async function ownerHandle(orm: Orm, project: Project): Promise<string> {
   return (await ownerHandles(orm, [project])).get(project.id) ?? "";
 }
 
-/** projectJson for a list, resolving owners in one query. */
+/** The sources of forks, with their owners: source id → reference. Two queries for any number of projects. */
+export async function forkSources(orm: Orm, list: Pick<Project, "forkedFromId">[]): Promise<Map<string, ForkRef>> {
+  const ids = [...new Set(list.map((p) => p.forkedFromId).filter((x): x is string => x !== null))];
+  const out = new Map<string, ForkRef>();
+  if (ids.length === 0) return out;
+  const sources = await orm.select().from(projects).where(inArray(projects.id, ids));
+  const handles = await ownerHandles(orm, sources);
+  for (const s of sources) out.set(s.id, { id: s.id, owner: handles.get(s.id) ?? "", slug: s.slug });
+  return out;
+}
+
+/** projectJson for a list, resolving owners and fork sources in batches. */
 export async function projectsJson(orm: Orm, list: Project[], baseUrl?: string): Promise<ProjectJson[]> {
-  const handles = await ownerHandles(orm, list);
-  return list.map((p) => projectJson(p, handles.get(p.id) ?? "", baseUrl));
+  const [handles, sources] = await Promise.all([ownerHandles(orm, list), forkSources(orm, list)]);
+  return list.map((p) => projectJson(p, handles.get(p.id) ?? "", baseUrl, p.forkedFromId ? (sources.get(p.forkedFromId) ?? null) : null));
+}
+
+/** projectJson for one project, its owner and fork source resolved. */
+export async function projectJsonFor(orm: Orm, project: Project, baseUrl?: string): Promise<ProjectJson> {
+  return (await projectsJson(orm, [project], baseUrl))[0] as ProjectJson;
 }

@@ -147,7 +147,7 @@ describe("star button", () => {
     const anon = await server.handle(
       new Request(`http://localhost/projects/${pub.id}/star`, {
         method: "POST",
-        headers: { cookie: "wove_csrf=anon-key", "content-type": "application/x-www-form-urlencoded" },
+        headers: { cookie: "wove_csrf=anon-key", "content-type": "application/x-www-form-urlencoded", referer: `http://localhost/projects/${pub.id}` },
         body: `_csrf=${encodeURIComponent(csrfFor(kit.app, "anon-key"))}`,
       }),
     );

@@ -153,8 +153,19 @@ function requiredScope(def: RouteDef): Scope {
   return def.method === "GET" ? "read" : "write";
 }
 
-function loginOrUnauthorized(def: RouteDef, url: URL): Error {
-  return def.kind === "page" ? new LoginRedirect(url.pathname + url.search) : unauthorized();
+function loginOrUnauthorized(def: RouteDef, url: URL, request?: Request): Error {
+  if (def.kind !== "page") return unauthorized();
+  if (def.method === "GET") return new LoginRedirect(url.pathname + url.search);
+  // A form post cannot be replayed by a GET after login: come back to the page it was sent from.
+  const referer = request?.headers.get("referer");
+  let back = "/";
+  try {
+    const r = referer ? new URL(referer) : undefined;
+    if (r && r.host === url.host) back = r.pathname + r.search;
+  } catch {
+    // an unparsable Referer: go home
+  }
+  return new LoginRedirect(back);
 }
 
 /** Checks the declared permission; fills ctx.project / ctx.team. */
@@ -165,9 +176,9 @@ async function authorize(def: RouteDef, ctx: Ctx<unknown, unknown>): Promise<voi
     if (!actor.scopes.includes(need)) throw forbidden(`This token lacks the "${need}" scope.`);
   }
   const p = def.permission;
-  if (def.signedIn && actor.kind === "anonymous") throw loginOrUnauthorized(def, ctx.url);
+  if (def.signedIn && actor.kind === "anonymous") throw loginOrUnauthorized(def, ctx.url, ctx.request);
   if (p === "public") return;
-  if (actor.kind === "anonymous" && (p === "user" || p === "admin" || p.startsWith("team:"))) throw loginOrUnauthorized(def, ctx.url);
+  if (actor.kind === "anonymous" && (p === "user" || p === "admin" || p.startsWith("team:"))) throw loginOrUnauthorized(def, ctx.url, ctx.request);
   if (p === "user") return;
   if (p === "admin") {
     if (actor.kind !== "user" || actor.user.role !== "admin") throw forbidden("Only instance admins can do that.");
@@ -176,10 +187,10 @@ async function authorize(def: RouteDef, ctx: Ctx<unknown, unknown>): Promise<voi
   const id = ctx.params.id ?? "";
   if (p.startsWith("project:")) {
     const { project, level } = await projectAccess(ctx.app.db.orm, actor, id);
-    if (!project || level === "none") throw actor.kind === "anonymous" ? loginOrUnauthorized(def, ctx.url) : notFound("Project");
+    if (!project || level === "none") throw actor.kind === "anonymous" ? loginOrUnauthorized(def, ctx.url, ctx.request) : notFound("Project");
     const need = p === "project:read" ? "read" : p === "project:write" ? "write" : "admin";
     if (!atLeast(level, need)) {
-      throw actor.kind === "anonymous" ? loginOrUnauthorized(def, ctx.url) : forbidden(`You need ${need} access to this project.`);
+      throw actor.kind === "anonymous" ? loginOrUnauthorized(def, ctx.url, ctx.request) : forbidden(`You need ${need} access to this project.`);
     }
     ctx.project = project;
     ctx.access = level;

@@ -20,6 +20,7 @@ import { dashboardRoutes } from "../web/pages/dashboard.tsx";
 import { projectPageRoutes } from "../projects/pages.tsx";
 import { teamPageRoutes } from "../teams/pages.tsx";
 import { historyPageRoutes } from "../projects/pages-history.tsx";
+import { forkApiRoutes, templateApiRoutes } from "../projects/template-routes.ts";
 import { envApiRoutes, envPageRoutes } from "../projects/env-routes.ts";
 import { starApiRoutes, starPageRoutes } from "../projects/stars-routes.ts";
 
@@ -31,6 +32,8 @@ allRoutes.push(
   ...accountApiRoutes,
   ...userAdminApiRoutes,
   ...projectApiRoutes,
+  ...templateApiRoutes,
+  ...forkApiRoutes,
   ...teamApiRoutes,
   ...envApiRoutes,
   ...starApiRoutes,
