@@ -7,14 +7,13 @@ import type { App } from "../core/app.ts";
 import type { Orm } from "../db/client.ts";
 import { events, type Project, type User } from "../db/schema.ts";
 import { createUser } from "../auth/users.ts";
-import { ApiError } from "../lib/errors.ts";
 import { createTeam, setMember } from "../teams/teams.ts";
 import { filesDir, readFile, writeProjectFile } from "./files.ts";
 import { forkProject } from "./fork.ts";
 import { fsckClean } from "./git-http.ts";
 import { createProject, deleteProject, getProject, projectJsonFor, updateProject } from "./projects.ts";
 import { editorOf, listVersions, projectRepo, saveVersion } from "./versions.ts";
-import { closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
+import { apiErrorOf, closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -34,15 +33,7 @@ afterAll(() => closeTempApp(app, dir));
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-async function err(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error("expected an ApiError");
-}
+const err = apiErrorOf;
 
 /** A project of `owner` with `versions` saved versions (a.txt changes each time). */
 async function projectWithHistory(owner: User, versions: number, visibility: Project["visibility"] = "public"): Promise<Project> {

@@ -5,7 +5,6 @@ import type { App } from "../core/app.ts";
 import type { Orm } from "../db/client.ts";
 import { events, projects, type User } from "../db/schema.ts";
 import { createUser } from "../auth/users.ts";
-import { ApiError } from "../lib/errors.ts";
 import { createTeam, setMember } from "../teams/teams.ts";
 import { filesDir, projectDir, writeFile } from "./files.ts";
 import {
@@ -21,7 +20,7 @@ import {
   projectsJson,
   updateProject,
 } from "./projects.ts";
-import { closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
+import { apiErrorOf, closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -39,15 +38,7 @@ function user(role: "admin" | "member" = "member"): Promise<User> {
   return createUser(orm, { email: `p${n}@example.com`, role, username: `puser-${n}` }, null);
 }
 
-async function err(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error("expected an ApiError");
-}
+const err = apiErrorOf;
 
 const projectEvents = (id: string) => orm.select().from(events).where(eq(events.projectId, id)).orderBy(events.id);
 

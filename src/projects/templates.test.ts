@@ -7,14 +7,13 @@ import type { App } from "../core/app.ts";
 import type { Orm } from "../db/client.ts";
 import { events, type Project, type User } from "../db/schema.ts";
 import { createUser } from "../auth/users.ts";
-import { ApiError } from "../lib/errors.ts";
 import { createTeam, setMember } from "../teams/teams.ts";
 import { filesDir, listTree, readFile, writeProjectFile, type TreeNode } from "./files.ts";
 import { createProject, getProject, updateProject } from "./projects.ts";
 import { builtInTemplate, builtInTemplates, createFromTemplate, listTemplates } from "./templates.ts";
 import { renderEmbedded } from "./templates/generate.ts";
 import { editorOf, listVersions, saveVersion } from "./versions.ts";
-import { closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
+import { apiErrorOf, closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -34,15 +33,7 @@ afterAll(() => closeTempApp(app, dir));
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-async function err(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error("expected an ApiError");
-}
+const err = apiErrorOf;
 
 function filePaths(nodes: TreeNode[]): string[] {
   return nodes.flatMap((node) => (node.type === "dir" ? filePaths(node.children ?? []) : [node.path])).sort();

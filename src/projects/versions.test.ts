@@ -24,7 +24,7 @@ import {
   saveVersion,
   treeAt,
 } from "./versions.ts";
-import { closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
+import { apiErrorOf, closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -53,15 +53,7 @@ async function put(p: Project, path: string, text: string, who: User = alice) {
   await writeProjectFile(orm, dir, p, path, enc(text), 1 << 20, who.id);
 }
 
-async function err(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error("expected an ApiError");
-}
+const err = apiErrorOf;
 
 async function fsckClean(p: Project): Promise<void> {
   const r = await runGit(projectRepo(dir, p.id), ["fsck", "--strict", "--no-progress"], { okCodes: [1, 2, 3, 4, 5, 6, 7, 8] });

@@ -19,7 +19,7 @@ import {
   teamRole,
   updateTeam,
 } from "./teams.ts";
-import { closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
+import { apiErrorOf, closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -47,15 +47,7 @@ async function status(p: Promise<unknown>): Promise<number> {
   }
 }
 
-async function err(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error("expected an ApiError");
-}
+const err = apiErrorOf;
 
 async function teamEvents(teamId: string) {
   return orm.select().from(events).where(eq(events.teamId, teamId)).orderBy(events.id);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { openApp, type App } from "../../src/core/app.ts";
+import { ApiError } from "../../src/lib/errors.ts";
 
 export async function openTempApp(prefix: string, env: Record<string, string> = {}): Promise<{ app: App; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -13,4 +14,15 @@ export async function openTempApp(prefix: string, env: Record<string, string> = 
 export function closeTempApp(app: App | undefined, dir: string | undefined): void {
   app?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Awaits a promise that must fail with an ApiError and returns that error (its status, code, details). */
+export async function apiErrorOf(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ApiError) return e;
+    throw e;
+  }
+  throw new Error("expected an ApiError");
 }
