@@ -21,7 +21,8 @@ type Values = { name: string; description: string; visibility: string; owner: st
 type NewState = { values: Values; errors: Record<string, string | undefined>; formError?: string };
 type Choice = TemplateJson & { visibility?: Visibility };
 
-async function ownerOptions(ctx: Ctx | FormCtx, user: User): Promise<[string, string][]> {
+/** Who a new project (or a fork) may belong to: the user, then teams where they may create (not as viewer). */
+export async function ownerOptions(ctx: Ctx | FormCtx, user: User): Promise<[string, string][]> {
   const teams = await listTeamsForUser(ctx.app.db.orm, user.id);
   return [
     ["", `${user.username} (you)`],

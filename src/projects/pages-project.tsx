@@ -15,6 +15,7 @@ import { ownerHandle } from "./projects.ts";
 import { isStarred, star, unstar } from "./stars.ts";
 import { deleteProjectFile, detectLanguage, isProbablyText, listTree, readFile, validatePath, writeProjectFile, type TreeNode } from "./files.ts";
 import { renderMarkdown } from "./pages-markdown.ts";
+import { forkedFromFor } from "./pages-fork.tsx";
 import { ActivityFeed, blobUrl, Empty, formatBytes, projectUrl } from "./pages-ui.tsx";
 import { CodeView, DirListing, FileBar, findNode, NewFileForm, PathCrumbs, ProjectHeader, RawLink, TreePane, type NewFileState } from "./pages-view.tsx";
 
@@ -71,10 +72,11 @@ async function readme(ctx: Ctx, tree: TreeNode[]): Promise<{ name: string; body:
 export async function showProject(ctx: Ctx | FormCtx, form?: NewFileState, status = 200): Promise<Response> {
   const { project } = ctx;
   const orm = ctx.app.db.orm;
-  const [tree, owner, activity] = await Promise.all([
+  const [tree, owner, activity, forkedFrom] = await Promise.all([
     listTree(ctx.app.config.dataDir, project.id),
     ownerHandle(orm, project),
     loadActivity(orm, { projectIds: [project.id] }, 10, { projects: new Map([[project.id, project.name]]) }),
+    forkedFromFor(ctx, project),
   ]);
   const canWrite = atLeast(ctx.access, "write");
   const found = await readme(ctx as Ctx, tree);
@@ -82,7 +84,7 @@ export async function showProject(ctx: Ctx | FormCtx, form?: NewFileState, statu
   return html(
     doc(
       <Layout title={project.name} actor={ctx.actor} csrf={csrfIfUser(ctx)} wide>
-        <ProjectHeader project={project} owner={owner} canAdmin={ctx.access === "admin"} tab="code" />
+        <ProjectHeader project={project} owner={owner} canAdmin={ctx.access === "admin"} tab="code" canFork={ctx.actor.kind === "user"} forkedFrom={forkedFrom} />
         <div class="stack">
           <div class="row end project-actions">
             <StarButton projectId={project.id} starred={starred} count={project.starCount} csrf={csrfIfUser(ctx)} />
@@ -140,7 +142,7 @@ export async function showBlob(ctx: Ctx): Promise<Response> {
   const { project } = ctx;
   const path = blobPath(ctx);
   const dataDir = ctx.app.config.dataDir;
-  const [tree, owner] = await Promise.all([listTree(dataDir, project.id), ownerHandle(ctx.app.db.orm, project)]);
+  const [tree, owner, forkedFrom] = await Promise.all([listTree(dataDir, project.id), ownerHandle(ctx.app.db.orm, project), forkedFromFor(ctx, project)]);
   const node = findNode(tree, path);
   if (!node) throw notFound("File");
   const canWrite = atLeast(ctx.access, "write");
@@ -207,7 +209,7 @@ export async function showBlob(ctx: Ctx): Promise<Response> {
   return html(
     doc(
       <Layout title={`${path} · ${project.name}`} actor={ctx.actor} csrf={csrfIfUser(ctx)} wide>
-        <ProjectHeader project={project} owner={owner} canAdmin={ctx.access === "admin"} tab="code" />
+        <ProjectHeader project={project} owner={owner} canAdmin={ctx.access === "admin"} tab="code" canFork={ctx.actor.kind === "user"} forkedFrom={forkedFrom} />
         <div class="split left">
           <TreePane projectId={project.id} nodes={tree} current={path} canWrite={canWrite} className="after-on-mobile" />
           <div class="stack">

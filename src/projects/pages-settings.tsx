@@ -1,6 +1,6 @@
 /**
- * Project settings (project admins): name, description, visibility, environment variables,
- * and deleting the project after typing its name.
+ * Project settings (project admins): name, description, visibility, whether it is offered as a
+ * template, environment variables, and deleting the project after typing its name.
  */
 import type { Ctx } from "../server/guard.ts";
 import { html, redirect } from "../server/http.ts";
@@ -14,12 +14,13 @@ import { deleteProject, ownerHandle, PROJECT_DESCRIPTION_MAX, PROJECT_NAME_MAX, 
 import { projectUrl, RelTime, VisibilityField } from "./pages-ui.tsx";
 import { ProjectHeader } from "./pages-view.tsx";
 import { fieldErrors, type FormCtx } from "./pages-project.tsx";
+import { forkedFromFor } from "./pages-fork.tsx";
 import { deleteEnv, ENV_NAME_MAX, ENV_NAME_RE, keyRing, listEnv, MASK, setEnv, type EnvVarJson } from "./env.ts";
 
 type EnvFormState = { name: string; value: string; secret: boolean; errors: { env_name?: string; env_value?: string } };
 
 type SettingsState = {
-  values?: { name: string; description: string; visibility: string };
+  values?: { name: string; description: string; visibility: string; isTemplate: boolean };
   errors?: Record<string, string | undefined>;
   deleteError?: string;
   saved?: boolean;
@@ -30,7 +31,7 @@ type SettingsState = {
 export async function showSettings(ctx: Ctx | FormCtx, state: SettingsState = {}, status = 200): Promise<Response> {
   const { project } = ctx;
   const owner = await ownerHandle(ctx.app.db.orm, project);
-  const v = state.values ?? { name: project.name, description: project.description, visibility: project.visibility };
+  const v = state.values ?? { name: project.name, description: project.description, visibility: project.visibility, isTemplate: project.isTemplate };
   const e = state.errors ?? {};
   const saved = state.saved ?? ctx.query.saved === "1";
   const csrf = ctx.csrf();
@@ -39,7 +40,7 @@ export async function showSettings(ctx: Ctx | FormCtx, state: SettingsState = {}
   return html(
     doc(
       <Layout title={`Settings · ${project.name}`} actor={ctx.actor} csrf={csrf} wide>
-        <ProjectHeader project={project} owner={owner} canAdmin tab="settings" />
+        <ProjectHeader project={project} owner={owner} canAdmin tab="settings" canFork forkedFrom={await forkedFromFor(ctx, project)} />
         <div class="stack measure">
           {saved ? <Flash kind="ok">Settings saved.</Flash> : null}
           <section class="card" aria-labelledby="general-heading">
@@ -57,6 +58,16 @@ export async function showSettings(ctx: Ctx | FormCtx, state: SettingsState = {}
               />
               <TextArea label="Description" name="description" value={v.description} error={e.description} maxlength={PROJECT_DESCRIPTION_MAX} />
               <VisibilityField value={v.visibility} error={e.visibility} />
+              <label class="choice">
+                <input type="checkbox" name="is_template" value="on" checked={v.isTemplate} />
+                <span>
+                  <strong>Offer as a template</strong>
+                  <span class="muted small">
+                    People who can see this project may start new projects from it (“Use this template”). Public templates are listed for everyone on
+                    the New project page.
+                  </span>
+                </span>
+              </label>
               <div class="form-actions">
                 <button type="submit" class="primary">
                   Save changes
@@ -112,7 +123,8 @@ export async function showSettings(ctx: Ctx | FormCtx, state: SettingsState = {}
 }
 
 export async function saveSettings(ctx: FormCtx): Promise<Response> {
-  const values = { name: ctx.body.name ?? "", description: ctx.body.description ?? "", visibility: ctx.body.visibility ?? "" };
+  // An unticked checkbox is not sent at all: absent means "not a template".
+  const values = { name: ctx.body.name ?? "", description: ctx.body.description ?? "", visibility: ctx.body.visibility ?? "", isTemplate: ctx.body.is_template === "on" };
   if (!(VISIBILITIES as readonly string[]).includes(values.visibility)) {
     return showSettings(ctx, { values, errors: { visibility: "Choose private, unlisted or public." } }, 422);
   }
@@ -120,7 +132,7 @@ export async function saveSettings(ctx: FormCtx): Promise<Response> {
     await updateProject(
       ctx.app.db.orm,
       ctx.project,
-      { name: values.name, description: values.description.replace(/\r\n?/g, "\n"), visibility: values.visibility as Visibility },
+      { name: values.name, description: values.description.replace(/\r\n?/g, "\n"), visibility: values.visibility as Visibility, isTemplate: values.isTemplate },
       actorId(ctx.actor),
     );
   } catch (e) {

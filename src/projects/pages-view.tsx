@@ -5,6 +5,7 @@
 import { raw, type Child, type Html } from "../web/jsx/jsx-runtime.ts";
 import type { Project } from "../db/schema.ts";
 import type { TreeNode } from "./files.ts";
+import type { ForkRef } from "./projects.ts";
 import { blobUrl, formatBytes, projectUrl, rawUrl, teamUrl, VisibilityBadge } from "./pages-ui.tsx";
 
 /** The tree stops rendering after this many entries (huge projects stay usable). */
@@ -17,7 +18,26 @@ export type ProjectHeaderProps = {
   /** Writers get a "Save version" button (it leads to the history page's form). */
   canWrite?: boolean;
   tab: "code" | "history" | "settings";
+  /** Signed-in readers get the "Fork" button (with the fork count). */
+  canFork?: boolean;
+  /** The source of a fork as the viewer may know it (see forkedFromFor in pages-fork.tsx). */
+  forkedFrom?: ForkedFrom;
 };
+
+/** A fork's source: its owner/slug when the viewer can read it, else just "private". */
+export type ForkedFrom = ForkRef | "private";
+
+function ForkedFromLine(p: { from: ForkedFrom }): Html {
+  if (p.from === "private") return <p class="muted small forked-from">Forked from a private project</p>;
+  return (
+    <p class="muted small forked-from">
+      Forked from{" "}
+      <a href={projectUrl(p.from.id)} class="mono">
+        {p.from.owner}/{p.from.slug}
+      </a>
+    </p>
+  );
+}
 
 export function ProjectHeader(p: ProjectHeaderProps): Html {
   const { project } = p;
@@ -34,13 +54,26 @@ export function ProjectHeader(p: ProjectHeaderProps): Html {
             <span>{project.name}</span>
             <VisibilityBadge visibility={project.visibility} />
           </h1>
+          {p.forkedFrom ? <ForkedFromLine from={p.forkedFrom} /> : null}
           {project.description ? <p class="muted">{project.description}</p> : null}
         </div>
-        {p.canWrite ? (
+        {p.canWrite || p.canFork || project.isTemplate ? (
           <div class="actions">
-            <a class="btn" href={`${projectUrl(project.id)}/history?save=1#save-version`}>
-              Save version
-            </a>
+            {project.isTemplate ? (
+              <a class="btn primary" href={`/new?template=${encodeURIComponent(project.id)}`}>
+                Use this template
+              </a>
+            ) : null}
+            {p.canFork ? (
+              <a class="btn" href={`${projectUrl(project.id)}/fork`} title="Make your own copy of this project, with its history">
+                Fork <span class="muted">· {project.forkCount} {project.forkCount === 1 ? "fork" : "forks"}</span>
+              </a>
+            ) : null}
+            {p.canWrite ? (
+              <a class="btn" href={`${projectUrl(project.id)}/history?save=1#save-version`}>
+                Save version
+              </a>
+            ) : null}
           </div>
         ) : null}
       </div>

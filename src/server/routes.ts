@@ -20,6 +20,7 @@ import { dashboardRoutes } from "../web/pages/dashboard.tsx";
 import { projectPageRoutes } from "../projects/pages.tsx";
 import { teamPageRoutes } from "../teams/pages.tsx";
 import { historyPageRoutes } from "../projects/pages-history.tsx";
+import { forkPageRoutes } from "../projects/pages-fork.tsx";
 import { forkApiRoutes, templateApiRoutes } from "../projects/template-routes.ts";
 import { envApiRoutes, envPageRoutes } from "../projects/env-routes.ts";
 import { starApiRoutes, starPageRoutes } from "../projects/stars-routes.ts";
@@ -50,6 +51,7 @@ allRoutes.push(
   ...dashboardRoutes,
   ...projectPageRoutes,
   ...historyPageRoutes,
+  ...forkPageRoutes,
   ...envPageRoutes,
   ...starPageRoutes,
   ...teamPageRoutes,
