@@ -9,7 +9,7 @@ import { html, redirect } from "../server/http.ts";
 import { doc, Layout } from "../web/layout.tsx";
 import { Field, Flash, Select } from "../web/forms.tsx";
 import { ApiError } from "../lib/errors.ts";
-import type { Project, User, Visibility } from "../db/schema.ts";
+import type { Project, Visibility } from "../db/schema.ts";
 import { projectAccess } from "./access.ts";
 import { forkProject } from "./fork.ts";
 import { forkSources, ownerHandle, PROJECT_NAME_MAX, VISIBILITIES } from "./projects.ts";
