@@ -102,7 +102,10 @@ describe("built-in templates", () => {
     ["bun-htmx", [process.execPath, "test"]],
     ["python-script", ["python3", "-m", "unittest", "-q"]],
   ] as const) {
-    test.skipIf(!Bun.which(cmd[0]))(`the ${id} starter's own tests pass in a new project`, async () => {
+    // Outside CI a missing interpreter skips (and says so); CI installs python3 (.ci/run) and must run it.
+    const missing = !Bun.which(cmd[0]) && !process.env.CI;
+    if (missing) console.warn(`skipping the ${id} starter's tests: ${cmd[0]} is not installed`);
+    test.skipIf(missing)(`the ${id} starter's own tests pass in a new project`, async () => {
       const p = await createFromTemplate(orm, dir, bob, { name: `Run ${id}`, template: id });
       const proc = Bun.spawn({ cmd: [...cmd], cwd: filesDir(dir, p.id), stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "", HOME: dir, PYTHONDONTWRITEBYTECODE: "1" } });
       const [code, out, errText] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
