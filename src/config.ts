@@ -3,6 +3,7 @@
  * Every setting here is documented in README's configuration table.
  */
 import { resolve } from "node:path";
+import { parseHostList } from "./lib/outbound.ts";
 
 export type Config = {
   port: number;
@@ -24,6 +25,10 @@ export type Config = {
   tokenRateLimit: number;
   /** How long an unchanged read-model cache entry may be kept, ms; 0 = caching off. */
   readCacheMs: number;
+  /** Largest total of the files in an imported archive (uncompressed). */
+  importMaxBytes: number;
+  /** Host patterns git import may fetch from; empty = git-URL import is off (the default: air-gapped). */
+  importGitAllow: string[];
 };
 
 export class ConfigError extends Error {}
@@ -91,6 +96,8 @@ export function loadConfig(flags: ConfigInput = {}, env: Record<string, string |
     maxPushBytes: sizeFrom("WOVE_MAX_PUSH_SIZE", env.WOVE_MAX_PUSH_SIZE ?? "1g"),
     tokenRateLimit: intFrom("WOVE_TOKEN_RATE_LIMIT", env.WOVE_TOKEN_RATE_LIMIT ?? "1200", 0, 1_000_000),
     readCacheMs: intFrom("WOVE_READ_CACHE_MS", env.WOVE_READ_CACHE_MS ?? "30000", 0, 3_600_000),
+    importMaxBytes: sizeFrom("WOVE_IMPORT_MAX_SIZE", env.WOVE_IMPORT_MAX_SIZE ?? "200m"),
+    importGitAllow: parseHostList(env.WOVE_IMPORT_GIT_ALLOW ?? ""),
   };
 }
 

@@ -9,6 +9,7 @@ import { pruneExpiredSessions } from "../auth/sessions.ts";
 import { log, flushLogs } from "../lib/log.ts";
 import { createServer } from "../server/server.ts";
 import { startAutosave } from "../projects/autosave.ts";
+import { startTechWatch } from "../projects/techstack.ts";
 
 function gitVersion(): string | undefined {
   const r = spawnSync("git", ["--version"], { encoding: "utf8" });
@@ -36,6 +37,7 @@ export async function serve(config: Config): Promise<void> {
   flushLogs();
   console.log(lines.join("\n"));
   const autosave = startAutosave(app, config.autosaveQuietMs);
+  const stopTechWatch = startTechWatch(app);
   const prune = setInterval(() => void pruneExpiredSessions(app.db.orm).catch(() => {}), 3600_000);
   prune.unref();
   const stop = (signal: string) => {
@@ -51,6 +53,7 @@ export async function serve(config: Config): Promise<void> {
       .catch((e: unknown) => log.error("shutdown step failed", { error: String(e) }))
       .finally(() => {
         autosave.stop();
+        stopTechWatch();
         app.close();
         flushLogs();
         process.exit(0);

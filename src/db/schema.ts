@@ -111,6 +111,24 @@ export const projectStars = sqliteTable(
   (t) => [primaryKey({ columns: [t.projectId, t.userId] })],
 );
 
+export const projectTags = sqliteTable(
+  "project_tags",
+  {
+    projectId: text("project_id").notNull(),
+    tag: text("tag").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.tag] })],
+);
+
+export const projectTech = sqliteTable(
+  "project_tech",
+  {
+    projectId: text("project_id").notNull(),
+    tech: text("tech").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.tech] })],
+);
+
 export const events = sqliteTable("events", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   at: integer("at").notNull(),

@@ -11,7 +11,7 @@ import { listEvents, type EventFilter, type EventRow } from "./events.ts";
 export const FEED_KINDS = new Set([
   "project.created", "project.updated", "project.deleted",
   "project.version_saved", "project.version_restored", "project.pushed",
-  "project.forked", "project.template_marked", "project.template_unmarked", "project.starred",
+  "project.forked", "project.template_marked", "project.template_unmarked", "project.starred", "project.tags_changed",
   "file.created", "file.written", "file.deleted", "file.moved",
   "team.created", "team.updated", "team.deleted", "team.member_added", "team.member_role_changed", "team.member_removed",
 ]);

@@ -2,7 +2,8 @@
 import { t } from "elysia";
 import { actorIdOf, route, userOf, type Ctx } from "../server/guard.ts";
 import { json, noContent } from "../server/http.ts";
-import { badRequest } from "../lib/errors.ts";
+import { badRequest, invalid } from "../lib/errors.ts";
+import { checkTags, setTags } from "./tags.ts";
 import { cachePerOwner } from "../lib/cache.ts";
 import type { App } from "../core/app.ts";
 import { createProject, deleteProject, listProjectsForUser, projectJsonFor, projectsJson, updateProject } from "./projects.ts";
@@ -92,7 +93,7 @@ export const projectApiRoutes = [
     kind: "api",
     summary:
       "Change a project's name, description or visibility, or mark it as a template others can start from (`isTemplate`). " +
-      "A fork cannot become more visible than its source.",
+      "A fork cannot become more visible than its source. `tags` replaces the project's tags (at most 10, each 1–30 of a-z, 0-9 and -).",
     tags: ["projects"],
     body: t.Object(
       {
@@ -100,11 +101,19 @@ export const projectApiRoutes = [
         description: t.Optional(t.String({ maxLength: 2000 })),
         visibility: t.Optional(Visibility),
         isTemplate: t.Optional(t.Boolean()),
+        tags: t.Optional(t.Array(t.String({ maxLength: 64 }), { maxItems: 50 })),
       },
       { additionalProperties: false },
     ),
     handler: async (ctx) => {
-      const p = await updateProject(ctx.app.db.orm, ctx.project, ctx.body, actorIdOf(ctx));
+      const { tags, ...patch } = ctx.body;
+      // Validate the tags first so a bad tag changes nothing.
+      if (tags !== undefined) {
+        const checked = checkTags(tags);
+        if ("error" in checked) throw invalid(checked.error, { tags: checked.error });
+      }
+      const p = await updateProject(ctx.app.db.orm, ctx.project, patch, actorIdOf(ctx));
+      if (tags !== undefined) await setTags(ctx.app.db.orm, p, tags, actorIdOf(ctx));
       return json(await projectJsonFor(ctx.app.db.orm, p, ctx.app.config.baseUrl));
     },
   }),

@@ -18,6 +18,8 @@ import { projectUrl, userOf, VisibilityBadge, VisibilityField } from "./pages-ui
 import type { FormCtx } from "./pages-project.tsx";
 
 type Values = { name: string; description: string; visibility: string; owner: string; template: string };
+/** The "Import from a git URL" form's values and errors (its fields are git_url, git_name, git_owner). */
+export type GitImportState = { values: { git_url: string; git_name: string; git_owner: string }; errors: Record<string, string | undefined> };
 type NewState = { values: Values; errors: Record<string, string | undefined>; formError?: string };
 type Choice = TemplateJson & { visibility?: Visibility };
 
@@ -102,7 +104,53 @@ function TemplateField(p: { value: string; error?: string; projectTemplates: Cho
   );
 }
 
-export async function showNewProject(ctx: Ctx | FormCtx, state?: NewState, status = 200): Promise<Response> {
+/**
+ * Importing a public git repository, when the admin allowed hosts (WOVE_IMPORT_GIT_ALLOW);
+ * otherwise a line saying it is off, so nobody hunts for it. Archives are imported over the API.
+ */
+function ImportSection(p: { enabled: boolean; csrf: string; owners: [string, string][]; state?: GitImportState }): Html {
+  const v = p.state?.values ?? { git_url: "", git_name: "", git_owner: "" };
+  const e = p.state?.errors ?? {};
+  return (
+    <section class="card" id="import" aria-labelledby="import-title">
+      <h2 id="import-title">Import</h2>
+      <p class="muted small">
+        A zip or tarball can be imported with <code>POST /api/v1/projects/import?name=…</code> (see the <a href="/api/docs">API docs</a>).
+      </p>
+      {p.enabled ? (
+        <form method="post" action="/new/import-git" novalidate>
+          <input type="hidden" name="_csrf" value={p.csrf} />
+          <Field
+            label="Git repository URL"
+            name="git_url"
+            type="url"
+            value={v.git_url}
+            error={e.git_url}
+            required
+            placeholder="https://github.com/owner/repo.git"
+            hint="A public repository over https. Its default branch becomes the project, with all its history."
+          />
+          <div class="row owner-name">
+            <Select label="Owner" name="git_owner" options={p.owners} value={v.git_owner} error={e.git_owner} />
+            <div class="grow">
+              <Field label="Project name (optional)" name="git_name" value={v.git_name} error={e.git_name} maxlength={PROJECT_NAME_MAX} hint="Defaults to the repository's name." />
+            </div>
+          </div>
+          <p class="hint">The project starts private; change that in its settings.</p>
+          <div class="form-actions">
+            <button type="submit">Import repository</button>
+          </div>
+        </form>
+      ) : (
+        <p class={e.git_url ? "field-error" : "muted small"} role={e.git_url ? "alert" : undefined}>
+          {e.git_url ?? "Importing from a git URL is turned off on this server; an admin can allow it."}
+        </p>
+      )}
+    </section>
+  );
+}
+
+export async function showNewProject(ctx: Ctx | FormCtx, state?: NewState, status = 200, gitImport?: GitImportState): Promise<Response> {
   const user = userOf(ctx.actor);
   const owners = await ownerOptions(ctx, user);
   const query = (k: string) => (typeof ctx.query[k] === "string" ? (ctx.query[k] as string) : "");
@@ -158,6 +206,7 @@ export async function showNewProject(ctx: Ctx | FormCtx, state?: NewState, statu
               </a>
             </div>
           </form>
+          <ImportSection enabled={ctx.app.config.importGitAllow.length > 0} csrf={csrf} owners={owners} state={gitImport} />
         </div>
       </Layout>,
     ),

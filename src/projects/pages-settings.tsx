@@ -15,12 +15,13 @@ import { projectUrl, RelTime, VisibilityField } from "./pages-ui.tsx";
 import { ProjectHeader } from "./pages-view.tsx";
 import { fieldErrors, type FormCtx } from "./pages-project.tsx";
 import { forkedFromFor } from "./pages-fork.tsx";
+import { checkTags, getTags, MAX_TAGS, parseTagInput, setTags } from "./tags.ts";
 import { deleteEnv, ENV_NAME_MAX, ENV_NAME_RE, keyRing, listEnv, MASK, setEnv, type EnvVarJson } from "./env.ts";
 
 type EnvFormState = { name: string; value: string; secret: boolean; errors: { env_name?: string; env_value?: string } };
 
 type SettingsState = {
-  values?: { name: string; description: string; visibility: string; isTemplate: boolean };
+  values?: { name: string; description: string; visibility: string; isTemplate: boolean; tags?: string };
   errors?: Record<string, string | undefined>;
   deleteError?: string;
   saved?: boolean;
@@ -33,6 +34,7 @@ export async function showSettings(ctx: Ctx | FormCtx, state: SettingsState = {}
   const owner = await ownerHandle(ctx.app.db.orm, project);
   const v = state.values ?? { name: project.name, description: project.description, visibility: project.visibility, isTemplate: project.isTemplate };
   const e = state.errors ?? {};
+  const tagsValue = v.tags ?? (await getTags(ctx.app.db.orm, project.id)).join(", ");
   const saved = state.saved ?? ctx.query.saved === "1";
   const csrf = ctx.csrf();
   const vars = await listEnv(ctx.app.db.orm, keyRing(ctx.app.secret, ctx.app.config.dataDir), project.id);
@@ -58,6 +60,14 @@ export async function showSettings(ctx: Ctx | FormCtx, state: SettingsState = {}
               />
               <TextArea label="Description" name="description" value={v.description} error={e.description} maxlength={PROJECT_DESCRIPTION_MAX} />
               <VisibilityField value={v.visibility} error={e.visibility} />
+              <Field
+                label="Tags"
+                name="tags"
+                value={tagsValue}
+                error={e.tags}
+                maxlength={400}
+                hint={`Up to ${MAX_TAGS}, separated by commas or spaces: lowercase letters, digits and dashes (e.g. “game, p5js, week-3”). Public projects can be found by tag on Explore.`}
+              />
               <label class="choice">
                 <input type="checkbox" name="is_template" value="on" checked={v.isTemplate} />
                 <span>
@@ -124,17 +134,23 @@ export async function showSettings(ctx: Ctx | FormCtx, state: SettingsState = {}
 
 export async function saveSettings(ctx: FormCtx): Promise<Response> {
   // An unticked checkbox is not sent at all: absent means "not a template".
-  const values = { name: ctx.body.name ?? "", description: ctx.body.description ?? "", visibility: ctx.body.visibility ?? "", isTemplate: ctx.body.is_template === "on" };
+  const base = { name: ctx.body.name ?? "", description: ctx.body.description ?? "", visibility: ctx.body.visibility ?? "", isTemplate: ctx.body.is_template === "on" };
+  // Absent (a client that does not know the field) leaves the tags as they are.
+  const tagInput = ctx.body.tags;
+  const values = { ...base, ...(tagInput !== undefined ? { tags: tagInput } : {}) };
   if (!(VISIBILITIES as readonly string[]).includes(values.visibility)) {
     return showSettings(ctx, { values, errors: { visibility: "Choose private, unlisted or public." } }, 422);
   }
+  const tags = tagInput !== undefined ? checkTags(parseTagInput(tagInput)) : undefined;
+  if (tags && "error" in tags) return showSettings(ctx, { values, errors: { tags: tags.error } }, 422);
   try {
-    await updateProject(
+    const updated = await updateProject(
       ctx.app.db.orm,
       ctx.project,
       { name: values.name, description: values.description.replace(/\r\n?/g, "\n"), visibility: values.visibility as Visibility, isTemplate: values.isTemplate },
       actorId(ctx.actor),
     );
+    if (tags) await setTags(ctx.app.db.orm, updated, tags.tags, actorId(ctx.actor));
   } catch (e) {
     if (e instanceof ApiError && e.status < 500) {
       return showSettings(ctx, { values, errors: fieldErrors(e, ["name", "description", "visibility"], "name") }, e.status);

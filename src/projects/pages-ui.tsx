@@ -212,6 +212,8 @@ function sentence(it: ActivityItem, a: Activity, me: string | null, inProject?: 
     }
     case "project.deleted":
       return [who, " deleted project ", <strong>{str(it.data.name) ?? str(it.data.slug) ?? "a project"}</strong>];
+    case "project.tags_changed":
+      return [who, " retagged ", project];
     case "project.starred":
       return [who, " starred ", project];
     case "project.forked":

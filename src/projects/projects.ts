@@ -15,6 +15,8 @@ import { checkName, slugify } from "../lib/validate.ts";
 import { ensureProjectDirs, removeProjectDir } from "./files.ts";
 import type { RepoPaths } from "./git.ts";
 import { ensureRepo } from "./versions.ts";
+import { tagsOf } from "./tags.ts";
+import { refreshTech, techOf } from "./techstack.ts";
 
 export const VISIBILITIES: readonly Visibility[] = ["private", "unlisted", "public"];
 export const PROJECT_NAME_MAX = 100;
@@ -68,6 +70,10 @@ export type ProjectJson = {
   isTemplate: boolean;
   stars: number;
   forks: number;
+  /** Set by the project's admins (tags.ts); projectsJson and projectJsonFor always fill it. */
+  tags?: string[];
+  /** Detected from its top-level files (techstack.ts); projectsJson and projectJsonFor always fill it. */
+  tech?: string[];
   /** `git clone` URL; present when projectJson is given the instance's base URL. */
   cloneUrl?: string;
 };
@@ -210,6 +216,8 @@ export async function createProject(orm: Orm, dataDir: string, user: User, input
       const countFork = source ? [orm.update(projects).set({ forkCount: sql`${projects.forkCount} + 1` }).where(eq(projects.id, source.id))] : [];
       try {
         await orm.batch([orm.insert(projects).values(project), ...countFork, created]);
+        // A template's or a fork's files are already there; a failed scan only leaves tech empty until the next change.
+        await refreshTech(orm, dataDir, id).catch(() => {});
         return project;
       } catch (e) {
         // Another project took the slug in the meantime: pick again.
@@ -339,7 +347,13 @@ export async function deleteProject(orm: Orm, dataDir: string, project: Project,
  * The API shape of a project. `forkedFrom` is the source's reference, which projectsJson and
  * projectJsonFor resolve; without it a fork shows `forkedFrom: null`.
  */
-export function projectJson(project: Project, ownerHandle: string, baseUrl?: string, forkedFrom: ForkRef | null = null): ProjectJson {
+export function projectJson(
+  project: Project,
+  ownerHandle: string,
+  baseUrl?: string,
+  forkedFrom: ForkRef | null = null,
+  labels?: { tags: string[]; tech: string[] },
+): ProjectJson {
   return {
     id: project.id,
     slug: project.slug,
@@ -355,6 +369,7 @@ export function projectJson(project: Project, ownerHandle: string, baseUrl?: str
     isTemplate: project.isTemplate,
     stars: project.starCount,
     forks: project.forkCount,
+    ...(labels ? { tags: labels.tags, tech: labels.tech } : {}),
     ...(baseUrl !== undefined ? { cloneUrl: cloneUrl(baseUrl, ownerHandle, project.slug) } : {}),
   };
 }
@@ -396,8 +411,14 @@ export async function forkSources(orm: Orm, list: Pick<Project, "forkedFromId">[
 
 /** projectJson for a list, resolving owners and fork sources in batches. */
 export async function projectsJson(orm: Orm, list: Project[], baseUrl?: string): Promise<ProjectJson[]> {
-  const [handles, sources] = await Promise.all([ownerHandles(orm, list), forkSources(orm, list)]);
-  return list.map((p) => projectJson(p, handles.get(p.id) ?? "", baseUrl, p.forkedFromId ? (sources.get(p.forkedFromId) ?? null) : null));
+  const ids = list.map((p) => p.id);
+  const [handles, sources, tags, tech] = await Promise.all([ownerHandles(orm, list), forkSources(orm, list), tagsOf(orm, ids), techOf(orm, ids)]);
+  return list.map((p) =>
+    projectJson(p, handles.get(p.id) ?? "", baseUrl, p.forkedFromId ? (sources.get(p.forkedFromId) ?? null) : null, {
+      tags: tags.get(p.id) ?? [],
+      tech: tech.get(p.id) ?? [],
+    }),
+  );
 }
 
 /** projectJson for one project, its owner and fork source resolved. */

@@ -8,6 +8,7 @@ import { systemRoutes } from "./system-routes.ts";
 import { docsRoutes } from "./docs-routes.tsx";
 import { accountApiRoutes, userAdminApiRoutes } from "../auth/api-routes.ts";
 import { projectApiRoutes } from "../projects/api-routes.ts";
+import { importApiRoutes, importGitApiRoutes, importGitPageRoutes } from "../projects/import-routes.ts";
 import { teamApiRoutes } from "../teams/api-routes.ts";
 import { versionApiRoutes } from "../projects/versions-routes.ts";
 import { gitHttpRoutes } from "../projects/git-http-routes.ts";
@@ -24,6 +25,8 @@ import { forkPageRoutes } from "../projects/pages-fork.tsx";
 import { forkApiRoutes, templateApiRoutes } from "../projects/template-routes.ts";
 import { envApiRoutes, envPageRoutes } from "../projects/env-routes.ts";
 import { starApiRoutes, starPageRoutes } from "../projects/stars-routes.ts";
+import { exploreRoutes } from "../web/pages/explore.tsx";
+import { profilePageRoutes } from "../web/pages/profile.tsx";
 
 export const allRoutes: RouteDef[] = [];
 allRoutes.push(
@@ -33,6 +36,8 @@ allRoutes.push(
   ...accountApiRoutes,
   ...userAdminApiRoutes,
   ...projectApiRoutes,
+  ...importApiRoutes,
+  ...importGitApiRoutes,
   ...templateApiRoutes,
   ...forkApiRoutes,
   ...teamApiRoutes,
@@ -55,4 +60,8 @@ allRoutes.push(
   ...envPageRoutes,
   ...starPageRoutes,
   ...teamPageRoutes,
+  // Pages (and the explore JSON twin): explore, profiles
+  ...importGitPageRoutes,
+  ...exploreRoutes,
+  ...profilePageRoutes,
 );

@@ -39,6 +39,7 @@ export function Layout(p: LayoutProps): Html {
             <nav aria-label="Main">
               <a href="/" aria-current={p.active === "dashboard" ? "page" : undefined}>Dashboard</a>
               <a href="/teams" aria-current={p.active === "teams" ? "page" : undefined}>Teams</a>
+              <a href="/explore" aria-current={p.active === "explore" ? "page" : undefined}>Explore</a>
               {user.role === "admin" ? (
                 <a href="/admin" aria-current={p.active === "admin" ? "page" : undefined}>Admin</a>
               ) : null}
@@ -50,6 +51,7 @@ export function Layout(p: LayoutProps): Html {
             </nav>
           ) : (
             <nav aria-label="Main">
+              <a href="/explore" aria-current={p.active === "explore" ? "page" : undefined}>Explore</a>
               <a href="/login">Log in</a>
             </nav>
           )}

@@ -73,7 +73,7 @@ export async function openHarness(routes?: RouteDef[]): Promise<Harness> {
   let logs: string[] = [];
   setLogSink((text) => logs.push(text));
   const dir = mkdtempSync(join(tmpdir(), "wove-matrix-"));
-  const app = await openApp(loadConfig({ data: dir }, {}));
+  const app = await openApp(loadConfig({ data: dir }, { WOVE_IMPORT_GIT_ALLOW: "git.example.com" }));
   // Only this test's throwaway database: no fsync per row keeps hundreds of fixtures fast.
   await app.db.client.execute("PRAGMA synchronous=OFF");
   const server = createServer(app, routes ? { routes } : {});
@@ -149,6 +149,10 @@ export function fillPath(def: RouteDef, world: World, actor: ActorName): string 
       case "inviteId":
         return world.inviteId;
       case "owner":
+        return world.team.slug;
+      case "username":
+        return world.target.username;
+      case "slug":
         return world.team.slug;
       case "repo":
         return `${world.project.slug}.git`;

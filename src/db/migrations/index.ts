@@ -1,8 +1,10 @@
 /** Every migration, in order. They are imported as text so the binary embeds them. */
 import m0001 from "./0001_init.sql" with { type: "text" };
 import m0002 from "./0002_env_stars_forks.sql" with { type: "text" };
+import m0003 from "./0003_tags.sql" with { type: "text" };
 
 export const migrations: { id: string; sql: string }[] = [
   { id: "0001_init", sql: m0001 },
   { id: "0002_env_stars_forks", sql: m0002 },
+  { id: "0003_tags", sql: m0003 },
 ];
