@@ -16,7 +16,7 @@ import { isStarred, star, unstar } from "./stars.ts";
 import { deleteProjectFile, detectLanguage, isProbablyText, listTree, readFile, validatePath, writeProjectFile, type TreeNode } from "./files.ts";
 import { renderMarkdown } from "./pages-markdown.ts";
 import { forkedFromFor } from "./pages-fork.tsx";
-import { ActivityFeed, blobUrl, Empty, formatBytes, projectUrl } from "./pages-ui.tsx";
+import { ActivityFeed, blobUrl, editUrl, Empty, formatBytes, projectUrl } from "./pages-ui.tsx";
 import { CodeView, DirListing, FileBar, findNode, NewFileForm, PathCrumbs, ProjectHeader, RawLink, TreePane, type NewFileState } from "./pages-view.tsx";
 
 export type FormCtx = Ctx<Record<string, string>>;
@@ -123,7 +123,7 @@ export async function showProject(ctx: Ctx | FormCtx, form?: NewFileState, statu
 }
 
 /** The path after `/blob/`, percent-decoded and validated; 404 when it is not a valid path. */
-function blobPath(ctx: Ctx): string {
+export function blobPath(ctx: Ctx | FormCtx): string {
   let decoded: string;
   try {
     decoded = decodeURIComponent(ctx.params["*"] ?? "");
@@ -163,6 +163,11 @@ export async function showBlob(ctx: Ctx): Promise<Response> {
           Copy path
         </button>
         <RawLink projectId={project.id} path={path} label={size > VIEW_MAX_BYTES ? "Download" : "Raw"} />
+        {canWrite && size <= VIEW_MAX_BYTES ? (
+          <a class="btn small" href={editUrl(project.id, path)}>
+            Edit
+          </a>
+        ) : null}
         {canWrite ? (
           <form method="post" action={`${projectUrl(project.id)}/blob-delete`} class="inline" data-confirm={`Delete ${path}? This cannot be undone.`}>
             <input type="hidden" name="_csrf" value={ctx.csrf()} />

@@ -25,6 +25,8 @@ export function encodePath(path: string): string {
 }
 export const projectUrl = (id: string) => `/projects/${encodeURIComponent(id)}`;
 export const blobUrl = (id: string, path: string) => `${projectUrl(id)}/blob/${encodePath(path)}`;
+/** The plain-form editor for a text file. */
+export const editUrl = (id: string, path: string) => `${projectUrl(id)}/edit/${encodePath(path)}`;
 export const rawUrl = (id: string, path: string) => `/api/v1/projects/${encodeURIComponent(id)}/files/${encodePath(path)}`;
 export const teamUrl = (id: string) => `/teams/${encodeURIComponent(id)}`;
 

@@ -22,6 +22,7 @@ import { projectPageRoutes } from "../projects/pages.tsx";
 import { teamPageRoutes } from "../teams/pages.tsx";
 import { historyPageRoutes } from "../projects/pages-history.tsx";
 import { forkPageRoutes } from "../projects/pages-fork.tsx";
+import { editPageRoutes } from "../projects/pages-edit.tsx";
 import { forkApiRoutes, templateApiRoutes } from "../projects/template-routes.ts";
 import { envApiRoutes, envPageRoutes } from "../projects/env-routes.ts";
 import { starApiRoutes, starPageRoutes } from "../projects/stars-routes.ts";
@@ -55,6 +56,7 @@ allRoutes.push(
   // Pages: dashboard, projects, teams
   ...dashboardRoutes,
   ...projectPageRoutes,
+  ...editPageRoutes,
   ...historyPageRoutes,
   ...forkPageRoutes,
   ...envPageRoutes,
