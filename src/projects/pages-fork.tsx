@@ -7,15 +7,15 @@
 import { route, type Ctx } from "../server/guard.ts";
 import { html, redirect } from "../server/http.ts";
 import { doc, Layout } from "../web/layout.tsx";
-import { Field, Flash, Select } from "../web/forms.tsx";
+import { Flash } from "../web/forms.tsx";
 import { ApiError } from "../lib/errors.ts";
 import type { Project, Visibility } from "../db/schema.ts";
 import { projectAccess } from "./access.ts";
 import { forkProject } from "./fork.ts";
-import { forkSources, ownerHandle, PROJECT_NAME_MAX, VISIBILITIES } from "./projects.ts";
+import { forkSources, ownerHandle, VISIBILITIES } from "./projects.ts";
 import { FormFields, projectUrl, userOf, VisibilityField } from "./pages-ui.tsx";
 import type { FormCtx } from "./pages-project.tsx";
-import { ownerOptions } from "./pages-new.tsx";
+import { OwnerAndName, ownerOptions } from "./pages-new.tsx";
 import type { ForkedFrom } from "./pages-view.tsx";
 
 type Values = { name: string; owner: string; visibility: string };
@@ -66,21 +66,7 @@ export async function showForkForm(ctx: Ctx | FormCtx, state?: ForkState, status
           {state?.formError ? <Flash kind="error">{state.formError}</Flash> : null}
           <form method="post" action={`${projectUrl(project.id)}/fork`} novalidate class="card">
             <input type="hidden" name="_csrf" value={csrf} />
-            <div class="row owner-name">
-              <Select label="Owner" name="owner" options={owners} value={v.owner} error={e.owner} />
-              <div class="grow">
-                <Field
-                  label="Project name"
-                  name="name"
-                  value={v.name}
-                  error={e.name}
-                  required
-                  autofocus
-                  maxlength={PROJECT_NAME_MAX}
-                  hint="The address gets -2, -3… when the owner already has one with this name."
-                />
-              </div>
-            </div>
+            <OwnerAndName owners={owners} owner={v.owner} name={v.name} errors={e} hint="The address gets -2, -3… when the owner already has one with this name." />
             <p class="hint">{floor}</p>
             <VisibilityField value={v.visibility} error={e.visibility} />
             <div class="form-actions">

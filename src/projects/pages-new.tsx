@@ -23,6 +23,18 @@ export type GitImportState = { values: { git_url: string; git_name: string; git_
 type NewState = { values: Values; errors: Record<string, string | undefined>; formError?: string };
 type Choice = TemplateJson & { visibility?: Visibility };
 
+/** The owner select and the project name, side by side: shared by the new-project and fork forms. */
+export function OwnerAndName(p: { owners: [string, string][]; owner: string; name: string; errors: Record<string, string | undefined>; hint: string }): Html {
+  return (
+    <div class="row owner-name">
+      <Select label="Owner" name="owner" options={p.owners} value={p.owner} error={p.errors.owner} />
+      <div class="grow">
+        <Field label="Project name" name="name" value={p.name} error={p.errors.name} required autofocus maxlength={PROJECT_NAME_MAX} hint={p.hint} />
+      </div>
+    </div>
+  );
+}
+
 /** Who a new project (or a fork) may belong to: the user, then teams where they may create (not as viewer). */
 export async function ownerOptions(ctx: Ctx | FormCtx, user: User): Promise<[string, string][]> {
   const teams = await listTeamsForUser(ctx.app.db.orm, user.id);
@@ -179,21 +191,7 @@ export async function showNewProject(ctx: Ctx | FormCtx, state?: NewState, statu
           {state?.formError ? <Flash kind="error">{state.formError}</Flash> : null}
           <form method="post" action="/new" novalidate class="card">
             <input type="hidden" name="_csrf" value={csrf} />
-            <div class="row owner-name">
-              <Select label="Owner" name="owner" options={owners} value={v.owner} error={e.owner} />
-              <div class="grow">
-                <Field
-                  label="Project name"
-                  name="name"
-                  value={v.name}
-                  error={e.name}
-                  required
-                  autofocus
-                  maxlength={PROJECT_NAME_MAX}
-                  hint="Its address is made from the name, e.g. “My App” → my-app."
-                />
-              </div>
-            </div>
+            <OwnerAndName owners={owners} owner={v.owner} name={v.name} errors={e} hint="Its address is made from the name, e.g. “My App” → my-app." />
             <TextArea label="Description (optional)" name="description" value={v.description} error={e.description} maxlength={PROJECT_DESCRIPTION_MAX} />
             <TemplateField value={v.template} error={e.template} projectTemplates={projectTemplates} />
             <VisibilityField value={v.visibility} error={e.visibility} />
