@@ -6,14 +6,13 @@ import { eq } from "drizzle-orm";
 import type { App } from "../core/app.ts";
 import type { Orm } from "../db/client.ts";
 import { events, type Project, type User } from "../db/schema.ts";
-import { createUser } from "../auth/users.ts";
 import { createTeam, setMember } from "../teams/teams.ts";
 import { filesDir, readFile, writeProjectFile } from "./files.ts";
 import { forkProject } from "./fork.ts";
 import { fsckClean } from "./git-http.ts";
 import { createProject, deleteProject, getProject, projectJsonFor, updateProject } from "./projects.ts";
 import { editorOf, listVersions, projectRepo, saveVersion } from "./versions.ts";
-import { apiErrorOf, closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
+import { aliceAndBob, apiErrorOf, closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -25,8 +24,7 @@ let n = 0;
 beforeAll(async () => {
   ({ dir, app } = await openTempApp("wove-fork-"));
   orm = app.db.orm;
-  alice = await createUser(orm, { email: "alice@example.com", role: "member", username: "alice", name: "Alice" }, null);
-  bob = await createUser(orm, { email: "bob@example.com", role: "member", username: "bob", name: "Bob" }, null);
+  ({ alice, bob } = await aliceAndBob(orm));
 });
 afterAll(() => closeTempApp(app, dir));
 

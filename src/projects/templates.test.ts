@@ -13,7 +13,7 @@ import { createProject, getProject, updateProject } from "./projects.ts";
 import { builtInTemplate, builtInTemplates, createFromTemplate, listTemplates } from "./templates.ts";
 import { renderEmbedded } from "./templates/generate.ts";
 import { editorOf, listVersions, saveVersion } from "./versions.ts";
-import { apiErrorOf, closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
+import { aliceAndBob, apiErrorOf, closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -25,8 +25,7 @@ let n = 0;
 beforeAll(async () => {
   ({ dir, app } = await openTempApp("wove-templates-"));
   orm = app.db.orm;
-  alice = await createUser(orm, { email: "alice@example.com", role: "member", username: "alice", name: "Alice" }, null);
-  bob = await createUser(orm, { email: "bob@example.com", role: "member", username: "bob", name: "Bob" }, null);
+  ({ alice, bob } = await aliceAndBob(orm));
 });
 afterAll(() => closeTempApp(app, dir));
 

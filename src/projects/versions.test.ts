@@ -5,7 +5,6 @@ import { eq } from "drizzle-orm";
 import type { App } from "../core/app.ts";
 import type { Orm } from "../db/client.ts";
 import { events, type Project, type User } from "../db/schema.ts";
-import { createUser } from "../auth/users.ts";
 import { ApiError } from "../lib/errors.ts";
 import { deleteProjectFile, filesDir, listTree, moveProjectFile, onFilesChanged, readFile, writeProjectFile, type FilesChanged } from "./files.ts";
 import { EMPTY_TREE, gitText, isDirty, runGit } from "./git.ts";
@@ -24,7 +23,7 @@ import {
   saveVersion,
   treeAt,
 } from "./versions.ts";
-import { apiErrorOf, closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
+import { aliceAndBob, apiErrorOf, closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 
 let dir: string;
 let app: App;
@@ -36,8 +35,7 @@ let n = 0;
 beforeAll(async () => {
   ({ dir, app } = await openTempApp("wove-versions-"));
   orm = app.db.orm;
-  alice = await createUser(orm, { email: "alice@example.com", role: "member", username: "alice", name: "Alice Liddell" }, null);
-  bob = await createUser(orm, { email: "bob@example.com", role: "member", username: "bob", name: "Bob" }, null);
+  ({ alice, bob } = await aliceAndBob(orm, "Alice Liddell"));
 });
 afterAll(() => closeTempApp(app, dir));
 

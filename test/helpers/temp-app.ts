@@ -5,6 +5,9 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { openApp, type App } from "../../src/core/app.ts";
 import { ApiError } from "../../src/lib/errors.ts";
+import { createUser } from "../../src/auth/users.ts";
+import type { Orm } from "../../src/db/client.ts";
+import type { User } from "../../src/db/schema.ts";
 
 export async function openTempApp(prefix: string, env: Record<string, string> = {}): Promise<{ app: App; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -25,4 +28,11 @@ export async function apiErrorOf(p: Promise<unknown>): Promise<ApiError> {
     throw e;
   }
   throw new Error("expected an ApiError");
+}
+
+/** The two members most service tests need: alice (name configurable, it shows up as a commit author) and bob. */
+export async function aliceAndBob(orm: Orm, aliceName = "Alice"): Promise<{ alice: User; bob: User }> {
+  const alice = await createUser(orm, { email: "alice@example.com", role: "member", username: "alice", name: aliceName }, null);
+  const bob = await createUser(orm, { email: "bob@example.com", role: "member", username: "bob", name: "Bob" }, null);
+  return { alice, bob };
 }
