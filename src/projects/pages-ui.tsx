@@ -4,7 +4,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import type { Child, Html } from "../web/jsx/jsx-runtime.ts";
-import type { Project, User, Visibility } from "../db/schema.ts";
+import type { Project, Team, User, Visibility } from "../db/schema.ts";
 import type { Actor } from "../auth/actor.ts";
 import type { Activity, ActivityItem } from "../events/activity.ts";
 
@@ -253,6 +253,21 @@ function sentence(it: ActivityItem, a: Activity, me: string | null, inProject?: 
     default:
       return [who, ` ${it.kind.replace(/[._]/g, " ")}`];
   }
+}
+
+/** A team's avatar, name, slug and description: the head of its page and its profile. */
+export function TeamIdentity(p: { team: Team }): Html {
+  const { team } = p;
+  return (
+    <div class="row">
+      <Avatar name={team.name} team large />
+      <div>
+        <h1>{team.name}</h1>
+        <p class="muted mono small">{team.slug}</p>
+        {team.description ? <p class="muted">{team.description}</p> : null}
+      </div>
+    </div>
+  );
 }
 
 export function ActivityFeed(p: { activity: Activity; me: string | null; emptyText: string; inProject?: string }): Html {

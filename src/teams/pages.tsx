@@ -13,7 +13,7 @@ import { actorId, isAdmin } from "../auth/actor.ts";
 import { findUserByEmail, findUserByUsername } from "../auth/users.ts";
 import type { TeamRole } from "../db/schema.ts";
 import { listProjectsForUser, ownerHandles } from "../projects/projects.ts";
-import { Avatar, Empty, FormFields, ProjectList, RelTime, teamUrl, userOf } from "../projects/pages-ui.tsx";
+import { Avatar, Empty, FormFields, ProjectList, RelTime, TeamIdentity, teamUrl, userOf } from "../projects/pages-ui.tsx";
 import { createTeam, isTeamRole, listMembers, listTeamsForUser, removeMember, setMember, TEAM_ROLES, teamRole, type ActingRole } from "./teams.ts";
 
 type FormCtx = Ctx<Record<string, string>>;
@@ -155,14 +155,7 @@ async function showTeam(ctx: Ctx | FormCtx, state: TeamState = {}, status = 200)
     doc(
       <Layout title={team.name} actor={ctx.actor} csrf={csrf} active="teams" wide>
         <div class="page-head">
-          <div class="row">
-            <Avatar name={team.name} team large />
-            <div>
-              <h1>{team.name}</h1>
-              <p class="muted mono small">{team.slug}</p>
-              {team.description ? <p class="muted">{team.description}</p> : null}
-            </div>
-          </div>
+          <TeamIdentity team={team} />
           {canCreate ? (
             <div class="actions">
               <a class="btn primary" href={`/new?team=${encodeURIComponent(team.id)}`}>

@@ -14,7 +14,7 @@ import { isAdmin } from "../../auth/actor.ts";
 import { findUserByUsername } from "../../auth/users.ts";
 import { findTeamBySlug, teamRole } from "../../teams/teams.ts";
 import { teamProfile, userProfile, type Profile } from "../../projects/explore.ts";
-import { ActivityFeed, Avatar, Empty, RelTime, teamUrl } from "../../projects/pages-ui.tsx";
+import { ActivityFeed, Avatar, Empty, RelTime, TeamIdentity, teamUrl } from "../../projects/pages-ui.tsx";
 import { cardData, ProjectCards, type CardData } from "./explore.tsx";
 
 function ProfileBody(p: { profile: Profile; cards: CardData; me: string | null; allShown: boolean; emptyText: string }): Html {
@@ -103,14 +103,7 @@ export const profilePageRoutes = [
       const member = role !== null || isAdmin(ctx.actor);
       const head = (
         <div class="page-head">
-          <div class="row">
-            <Avatar name={team.name} team large />
-            <div>
-              <h1>{team.name}</h1>
-              <p class="muted mono small">{team.slug}</p>
-              {team.description ? <p class="muted">{team.description}</p> : null}
-            </div>
-          </div>
+          <TeamIdentity team={team} />
           {member ? (
             <div class="actions">
               <a class="btn" href={teamUrl(team.id)}>
