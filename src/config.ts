@@ -29,6 +29,21 @@ export type Config = {
   importMaxBytes: number;
   /** Host patterns git import may fetch from; empty = git-URL import is off (the default: air-gapped). */
   importGitAllow: string[];
+  /** Collaborative editing limits and timings (src/collab/). */
+  collab: CollabConfig;
+};
+
+export type CollabConfig = {
+  /** Largest stored document (snapshot + pending updates), bytes. */
+  maxDocBytes: number;
+  /** Largest WebSocket message, bytes. */
+  maxMessageBytes: number;
+  /** Messages per second one connection may send on average (bursts of 10× allowed). */
+  ratePerSecond: number;
+  /** How long a room with nobody in it stays loaded, ms. */
+  idleMs: number;
+  /** Quiet time after an edit before the text is written to the working tree, ms (at most 2 s of continuous typing more). */
+  materialiseMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -98,6 +113,13 @@ export function loadConfig(flags: ConfigInput = {}, env: Record<string, string |
     readCacheMs: intFrom("WOVE_READ_CACHE_MS", env.WOVE_READ_CACHE_MS ?? "30000", 0, 3_600_000),
     importMaxBytes: sizeFrom("WOVE_IMPORT_MAX_SIZE", env.WOVE_IMPORT_MAX_SIZE ?? "200m"),
     importGitAllow: parseHostList(env.WOVE_IMPORT_GIT_ALLOW ?? ""),
+    collab: {
+      maxDocBytes: sizeFrom("WOVE_COLLAB_MAX_DOC", env.WOVE_COLLAB_MAX_DOC ?? "8m"),
+      maxMessageBytes: sizeFrom("WOVE_COLLAB_MAX_MESSAGE", env.WOVE_COLLAB_MAX_MESSAGE ?? "8m"),
+      ratePerSecond: intFrom("WOVE_COLLAB_RATE", env.WOVE_COLLAB_RATE ?? "200", 1, 1_000_000),
+      idleMs: durationFrom("WOVE_COLLAB_IDLE", env.WOVE_COLLAB_IDLE ?? "5m"),
+      materialiseMs: Math.min(2000, durationFrom("WOVE_COLLAB_MATERIALISE", env.WOVE_COLLAB_MATERIALISE ?? "500ms")),
+    },
   };
 }
 

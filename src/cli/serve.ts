@@ -10,6 +10,7 @@ import { log, flushLogs } from "../lib/log.ts";
 import { createServer } from "../server/server.ts";
 import { startAutosave } from "../projects/autosave.ts";
 import { startTechWatch } from "../projects/techstack.ts";
+import { closeCollab } from "../collab/rooms.ts";
 
 function gitVersion(): string | undefined {
   const r = spawnSync("git", ["--version"], { encoding: "utf8" });
@@ -46,8 +47,9 @@ export async function serve(config: Config): Promise<void> {
     // Let requests in flight finish, but do not wait on a client that stopped talking
     // (e.g. one still sending a body we already refused with 413).
     const force = setTimeout(() => void server.stop(true), 3000);
-    void server
-      .stop()
+    // Editors are told to reconnect later (1001) and their text reaches the working tree
+    // before autosave looks at it; sockets would otherwise hold the graceful stop open.
+    void Promise.all([server.stop(), closeCollab(app)])
       .then(() => clearTimeout(force))
       .then(() => autosave.flush())
       .catch((e: unknown) => log.error("shutdown step failed", { error: String(e) }))

@@ -1,5 +1,5 @@
 /** drizzle mirror of the SQL migrations (src/db/migrations); the migrations are the source of truth. */
-import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { blob, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
@@ -140,6 +140,29 @@ export const events = sqliteTable("events", {
   teamId: text("team_id"),
   data: text("data").notNull().default("{}"),
 });
+
+export const collabDocs = sqliteTable("collab_docs", {
+  id: text("id").primaryKey(),
+  projectId: text("project_id").notNull(),
+  path: text("path").notNull(),
+  snapshot: blob("snapshot", { mode: "buffer" }),
+  snapshotSeq: integer("snapshot_seq").notNull().default(0),
+  baseText: text("base_text").notNull().default(""),
+  baseHash: text("base_hash").notNull().default(""),
+  prevHash: text("prev_hash").notNull().default(""),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const collabUpdates = sqliteTable(
+  "collab_updates",
+  {
+    docId: text("doc_id").notNull(),
+    seq: integer("seq").notNull(),
+    data: blob("data", { mode: "buffer" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.docId, t.seq] })],
+);
 
 export const settings = sqliteTable("settings", {
   key: text("key").primaryKey(),

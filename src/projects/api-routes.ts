@@ -15,7 +15,7 @@ const MOVE_SUFFIX = ":move";
 const projectListCache = cachePerOwner<App, string>((app) => app.config.readCacheMs);
 
 /** The wildcard part of a files URL, percent-decoded and validated (400 on `..`, absolute paths, NUL…). */
-function filePath(ctx: Ctx<unknown, unknown>): string {
+export function filePath(ctx: Pick<Ctx<unknown, unknown>, "params">): string {
   const rawPath = ctx.params["*"] ?? "";
   let decoded: string;
   try {

@@ -363,15 +363,30 @@ export async function moveFile(dataDir: string, projectId: string, from: string,
 // ---------------------------------------------------------------------------------------------
 // With events: the API and UI call these.
 
-async function touch(orm: Orm, project: Project, kind: string, subjectId: string, actorId: string | null, data: Record<string, unknown>) {
+/** Records a change to a file: the project's updated time and an event. */
+export async function touch(orm: Orm, project: Project, kind: string, subjectId: string, actorId: string | null, data: Record<string, unknown>) {
   await orm.batch([
     orm.update(projects).set({ updatedAt: Date.now() }).where(eq(projects.id, project.id)),
     orm.insert(events).values(eventValues({ actorId, kind, subjectType: "file", subjectId, projectId: project.id, data })),
   ]);
 }
 
-/** A project's files changed: by an edit through the functions below, or wholesale by a restored version or a push. */
-export type FilesChanged = { dataDir: string; projectId: string; actorId: string | null; source: "edit" | "restore" | "push" };
+/**
+ * A project's files changed: by an edit through the functions below, or wholesale by a restored
+ * version or a push. `paths` names the files touched when known (absent: anything may have
+ * changed); `moved` and `deleted` say what an edit did to them; `origin` lets a listener
+ * recognise the changes it made itself (the collaborative editor writing its text back).
+ */
+export type FilesChanged = {
+  dataDir: string;
+  projectId: string;
+  actorId: string | null;
+  source: "edit" | "restore" | "push";
+  paths?: string[];
+  moved?: { from: string; to: string };
+  deleted?: string;
+  origin?: unknown;
+};
 const filesChangedListeners = new Set<(e: FilesChanged) => void>();
 
 /** Calls `fn` (which must not throw) after every change to a project's files; autosave and anything derived from the files listen. Returns the unsubscribe. */
@@ -397,7 +412,7 @@ export async function writeProjectFile(
   // Under the repo lock: a version or a push sees a write wholly or not at all.
   const r = await withRepoLock(project.id, () => writeFile(dataDir, project.id, p, bytes, maxBytes));
   await touch(orm, project, r.created ? "file.created" : "file.written", p, actorId, { size: r.size });
-  notifyFilesChanged({ dataDir, projectId: project.id, actorId, source: "edit" });
+  notifyFilesChanged({ dataDir, projectId: project.id, actorId, source: "edit", paths: [p] });
   return { path: p, ...r };
 }
 
@@ -411,7 +426,7 @@ export async function deleteProjectFile(
   const p = validatePath(path);
   const r = await withRepoLock(project.id, () => deleteFile(dataDir, project.id, p));
   await touch(orm, project, "file.deleted", p, actorId, { type: r.type });
-  notifyFilesChanged({ dataDir, projectId: project.id, actorId, source: "edit" });
+  notifyFilesChanged({ dataDir, projectId: project.id, actorId, source: "edit", paths: [p], deleted: p });
   return { path: p, ...r };
 }
 
@@ -427,7 +442,7 @@ export async function moveProjectFile(
   const t = validatePath(to);
   const r = await withRepoLock(project.id, () => moveFile(dataDir, project.id, f, t));
   await touch(orm, project, "file.moved", t, actorId, { from: f, to: t, type: r.type });
-  notifyFilesChanged({ dataDir, projectId: project.id, actorId, source: "edit" });
+  notifyFilesChanged({ dataDir, projectId: project.id, actorId, source: "edit", paths: [f, t], moved: { from: f, to: t } });
   return { from: f, to: t, ...r };
 }
 

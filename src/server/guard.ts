@@ -57,6 +57,8 @@ export type Ctx<B = undefined, Q = Record<string, string | undefined>> = {
   /** The CSRF token for forms on this page (sets the pre-session cookie when needed). */
   csrf(): string;
   isHtmx: boolean;
+  /** For `websocket` routes: hands the connection to Bun with these handlers; false when the request is no upgrade. */
+  upgrade(data: unknown): boolean;
 };
 
 export type RouteDef = {
@@ -79,6 +81,13 @@ export type RouteDef = {
    * a bad one is answered with a Basic challenge. Git over HTTP only.
    */
   basicAuth?: boolean;
+  /**
+   * A WebSocket endpoint. Browsers cannot set headers on a socket, so the API token may come
+   * as `?token=`; a cookie-authenticated handshake must come from our own Origin (no
+   * cross-site socket hijacking); and refusals are sent as close codes 44xx after the
+   * upgrade (see server.ts), which is what WebSocket clients can read.
+   */
+  websocket?: boolean;
   /** The token scope the route needs when it is not the method's (read for GET, else write). */
   scope?: Scope;
   /** Response description for the OpenAPI document. */
@@ -125,8 +134,9 @@ function tokenFromHeader(header: string, basic: boolean): string | null {
   return !password.startsWith(TOKEN_PREFIX) && user.startsWith(TOKEN_PREFIX) ? user : password;
 }
 
-async function resolveActor(app: App, def: RouteDef, req: Request, cookies: Record<string, string>, ip: string): Promise<Actor> {
-  const auth = req.headers.get("authorization");
+async function resolveActor(app: App, def: RouteDef, req: Request, url: URL, cookies: Record<string, string>, ip: string): Promise<Actor> {
+  const queryToken = def.websocket ? url.searchParams.get("token") : null;
+  const auth = req.headers.get("authorization") ?? (queryToken !== null ? `Bearer ${queryToken}` : null);
   if (auth !== null) {
     const token = tokenFromHeader(auth, def.basicAuth === true);
     const wait = badTokenByIp.blocked(ip);
@@ -200,6 +210,13 @@ async function authorize(def: RouteDef, ctx: Ctx<unknown, unknown>): Promise<voi
   if (!team || level === "none") throw notFound("Team");
   if (p === "team:manage" && level !== "manage") throw forbidden("Only the team's owners and maintainers can do that.");
   ctx.team = team;
+}
+
+/** A socket opened with the session cookie must come from a page of ours: the Origin is our base URL or the one the request was sent to. */
+function checkSocketOrigin(app: App, req: Request, url: URL): void {
+  const origin = req.headers.get("origin");
+  if (origin && (origin === new URL(app.config.baseUrl).origin || origin === url.origin)) return;
+  throw forbidden("A signed-in socket must be opened from Wove's own pages (Origin mismatch).");
 }
 
 export function csrfFor(app: App, key: string): string {
@@ -288,11 +305,12 @@ export type GuardResult = { ctx: Ctx<unknown, unknown> };
 export async function runRoute(
   app: App,
   def: RouteDef,
-  base: Pick<Ctx, "request" | "url" | "params" | "ip" | "requestId" | "log" | "headers">,
+  base: Pick<Ctx, "request" | "url" | "params" | "ip" | "requestId" | "log" | "headers" | "upgrade">,
   opts: GuardOptions,
 ): Promise<Response> {
   const cookies = parseCookies(base.request.headers.get("cookie"));
-  const actor = await resolveActor(app, def, base.request, cookies, base.ip);
+  const actor = await resolveActor(app, def, base.request, base.url, cookies, base.ip);
+  if (def.websocket && actor.kind === "user" && actor.via === "session") checkSocketOrigin(app, base.request, base.url);
   if (opts.tokenRate && actor.kind === "user" && actor.via === "token") {
     const wait = opts.tokenRate.hit(actor.tokenId);
     if (wait) throw tooManyRequests(wait, "This token made too many requests; slow down.");

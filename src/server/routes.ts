@@ -28,6 +28,7 @@ import { envApiRoutes, envPageRoutes } from "../projects/env-routes.ts";
 import { starApiRoutes, starPageRoutes } from "../projects/stars-routes.ts";
 import { exploreRoutes } from "../web/pages/explore.tsx";
 import { profilePageRoutes } from "../web/pages/profile.tsx";
+import { collabRoutes } from "../collab/routes.ts";
 
 export const allRoutes: RouteDef[] = [];
 allRoutes.push(
@@ -47,6 +48,8 @@ allRoutes.push(
   ...versionApiRoutes,
   // git clone / push over HTTP
   ...gitHttpRoutes,
+  // Collaborative editing: y-websocket sockets and document ids
+  ...collabRoutes,
   // Pages: sign-in, account, admin
   ...authPageRoutes,
   ...signupPageRoutes,

@@ -19,6 +19,13 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
 export type ServerOptions = { routes?: RouteDef[] };
 
+/** Socket handlers (Elysia dispatches to `ws.data`) that only close, with the refusal as a 44xx code. */
+function refusedSocket(e: ApiError) {
+  const code = e.status >= 400 && e.status < 500 ? 4000 + e.status : 1011;
+  const reason = e.message.length > 120 ? `${e.message.slice(0, 117)}...` : e.message;
+  return { open: (ws: { close(code: number, reason: string): void }) => ws.close(code, reason), message() {}, close() {} };
+}
+
 function clientIp(app: App, request: Request, socketIp: string | undefined): string {
   if (app.config.trustProxy) {
     const fwd = request.headers.get("x-forwarded-for");
@@ -55,7 +62,12 @@ export function createServer(app: App, opts: ServerOptions = {}) {
   };
 
   // Bun's own cap must admit a git push; every other route is held to maxBodyBytes by the guard.
-  const server = new Elysia({ name: "wove", serve: { maxRequestBodySize: Math.max(app.config.maxBodyBytes, app.config.maxPushBytes) + 1024 } });
+  const server = new Elysia({
+    name: "wove",
+    serve: { maxRequestBodySize: Math.max(app.config.maxBodyBytes, app.config.maxPushBytes) + 1024 },
+    // Bun's own frame cap is a backstop; the collab socket refuses large frames itself with 4413.
+    websocket: { maxPayloadLength: app.config.collab.maxMessageBytes * 2 + 1024, idleTimeout: 60, perMessageDeflate: false, sendPings: true },
+  });
 
   for (const def of routes) {
     if (!PERMISSIONS.includes(def.permission)) throw new Error(`route ${def.method} ${def.path} declares no known permission`);
@@ -69,11 +81,20 @@ export function createServer(app: App, opts: ServerOptions = {}) {
         const url = new URL(request.url);
         const headers = new Headers();
         const ip = clientIp(app, request, bun?.requestIP(request)?.address);
+        let upgraded = false;
+        const upgrade = (data: unknown) => (upgraded = bun?.upgrade(request, { data, headers }) ?? false);
         let res: Response;
         try {
-          res = await runRoute(app, def, { request, url, params: params as Record<string, string>, ip, requestId, log: app.log.child({ requestId }), headers }, { tokenRate });
+          res = await runRoute(app, def, { request, url, params: params as Record<string, string>, ip, requestId, log: app.log.child({ requestId }), headers, upgrade }, { tokenRate });
         } catch (e) {
-          res = errorResponse(app, def, url.pathname, e, requestId);
+          // A socket client cannot read an HTTP refusal: upgrade, then close with 4000 + status.
+          if (def.websocket && e instanceof ApiError && upgrade(refusedSocket(e))) res = new Response(null, { status: 204 });
+          else res = errorResponse(app, def, url.pathname, e, requestId);
+        }
+        if (upgraded) {
+          observeRequest(request.method, def.path, 101, (performance.now() - started) / 1000);
+          app.log.info("request", { requestId, method: request.method, route: def.path, status: 101 });
+          return undefined; // Bun owns the connection now
         }
         return finish(request, def.path, res, started, requestId, headers);
       },
