@@ -6,7 +6,7 @@
  */
 import type { App } from "../core/app.ts";
 import type { Project } from "../db/schema.ts";
-import { onFilesChanged, type FilesChanged } from "../projects/files.ts";
+import { onFilesChanged, registerEditFlusher, type FilesChanged } from "../projects/files.ts";
 import { registerGauge } from "../server/metrics.ts";
 import { CLOSE } from "./protocol.ts";
 import type { Peer } from "./peer.ts";
@@ -27,6 +27,7 @@ export class Collab {
   private changes: Promise<void> = Promise.resolve();
   private readonly env: RoomEnv;
   private readonly stopListening: () => void;
+  private readonly stopFlushing: () => void;
   private readonly sweeper: ReturnType<typeof setInterval>;
   readonly log: UpdateLog;
   connections = 0;
@@ -38,6 +39,11 @@ export class Collab {
     this.stopListening = onFilesChanged((e) => {
       if (e.dataDir !== app.config.dataDir || e.origin instanceof DocRoom) return;
       this.changes = this.changes.then(() => this.followChange(e)).catch((err: unknown) => app.log.error("collab could not follow a file change", { project: e.projectId, error: String(err) }));
+    });
+    // Saving or exporting a version first takes the text still waiting in editors.
+    this.stopFlushing = registerEditFlusher(async (dataDir, projectId) => {
+      if (dataDir !== app.config.dataDir) return;
+      await Promise.all(this.docRooms(projectId).filter((r) => r.dirty).map((r) => r.serial(() => r.materialise())));
     });
     this.sweeper = setInterval(() => {
       for (const room of this.rooms.values()) room.awareness.sweep();
@@ -198,6 +204,7 @@ export class Collab {
   async close(): Promise<void> {
     this.closing = true;
     this.stopListening();
+    this.stopFlushing();
     clearInterval(this.sweeper);
     const rooms = [...this.rooms.values()];
     for (const room of rooms) room.closePeers(CLOSE.goingAway, "server restarting");

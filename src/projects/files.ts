@@ -399,6 +399,27 @@ export function notifyFilesChanged(e: FilesChanged): void {
   for (const fn of filesChangedListeners) fn(e);
 }
 
+type EditFlusher = (dataDir: string, projectId: string) => Promise<void>;
+const editFlushers = new Set<EditFlusher>();
+
+/**
+ * Registers a holder of edits not yet in the working tree (the collaborative editor writes
+ * its text back a moment after typing stops). Returns the unregister.
+ */
+export function registerEditFlusher(fn: EditFlusher): () => void {
+  editFlushers.add(fn);
+  return () => editFlushers.delete(fn);
+}
+
+/**
+ * Brings pending editor text into the working tree now: called before a version is saved,
+ * restored or exported, so "Save" right after typing includes the last keystrokes. Must not
+ * be called while holding the project's repo lock (the write-back takes it).
+ */
+export async function flushPendingEdits(dataDir: string, projectId: string): Promise<void> {
+  await Promise.all([...editFlushers].map((fn) => fn(dataDir, projectId)));
+}
+
 export async function writeProjectFile(
   orm: Orm,
   dataDir: string,

@@ -32,7 +32,7 @@ import {
   type RepoPaths,
 } from "./git.ts";
 import { LOG_FORMAT_ARGS, parseLog, parseLsTree, treeFromEntries, type ChangedFile, type LogEntry } from "./git-log.ts";
-import { filesDir, notifyFilesChanged, projectDir, validatePath, type TreeNode } from "./files.ts";
+import { filesDir, flushPendingEdits, notifyFilesChanged, projectDir, validatePath, type TreeNode } from "./files.ts";
 
 export const MESSAGE_MAX = 5000;
 export const AUTOSAVE_MESSAGE = "Autosave";
@@ -205,6 +205,7 @@ export type SaveInput = { message?: string; author: Editor };
 /** Saves the working tree as a new version. 409 `no_changes` when it equals the last version. */
 export async function saveVersion(orm: Orm, dataDir: string, project: Project, input: SaveInput): Promise<VersionJson> {
   const message = cleanMessage(input.message, "Save version");
+  await flushPendingEdits(dataDir, project.id);
   return withRepoLock(project.id, async () => {
     const paths = await ensureRepo(dataDir, project.id);
     const entry = await commitWorkingTree(paths, message, input.author);
@@ -219,6 +220,7 @@ export async function saveVersion(orm: Orm, dataDir: string, project: Project, i
 
 /** Saves unsaved edits as "Autosave", by `editor` (or the last editor); null when there were none. */
 export async function autosave(orm: Orm, dataDir: string, project: Project, editor: Editor | null, message = AUTOSAVE_MESSAGE): Promise<VersionJson | null> {
+  await flushPendingEdits(dataDir, project.id);
   return withRepoLock(project.id, async () => {
     const entry = await autosaveLocked(orm, await ensureRepo(dataDir, project.id), project, message, { editor });
     return entry ? versionJson(entry) : null;
@@ -302,6 +304,7 @@ export async function diffVersion(
   let to: string = sha;
   if (base.kind === "worktree") {
     from = sha;
+    await flushPendingEdits(dataDir, project.id);
     to = await withRepoLock(project.id, () => stageAll(paths));
   } else if (base.kind === "version") {
     from = await resolveVersion(paths, project.id, base.rev);
@@ -343,6 +346,7 @@ export async function treeAt(dataDir: string, project: Pick<Project, "id">, rev:
  * when the project already has those files.
  */
 export async function restoreVersion(orm: Orm, dataDir: string, project: Project, rev: string, author: Editor): Promise<VersionJson> {
+  await flushPendingEdits(dataDir, project.id); // the autosave before the restore keeps the last keystrokes
   return withRepoLock(project.id, async () => {
     const paths = await ensureRepo(dataDir, project.id);
     const sha = await resolveVersion(paths, project.id, rev);
@@ -379,6 +383,7 @@ export async function archiveVersion(
     treeish = await resolveVersion(paths, project.id, rev);
     name = `${project.slug}-${treeish.slice(0, 12)}`;
   } else {
+    await flushPendingEdits(dataDir, project.id);
     treeish = await withRepoLock(project.id, () => stageAll(paths));
     name = project.slug;
   }

@@ -76,7 +76,7 @@ describe("stock y-websocket clients", () => {
     disconnectAll(w, v, fresh);
   });
 
-  test("a write through the file API updates open editors instead of diverging; their cursors' context survives", async () => {
+  test("a write through the file API updates open editors instead of diverging", async () => {
     await srv.api("PUT", `/api/v1/projects/${projectId}/files/notes.md`, { token: team.tokens.owner, body: "# Notes\n\none\ntwo\nthree\n" });
     const a = connect(srv, projectId, "notes.md", team.tokens.writer);
     await synced(a);
@@ -86,6 +86,31 @@ describe("stock y-websocket clients", () => {
     const put = await srv.api("PUT", `/api/v1/projects/${projectId}/files/notes.md`, { token: team.tokens.owner, body: "# Notes\nintro\n\none\ntwo\nTHREE!\n" });
     expect(put.status).toBe(200);
     await waitFor("the API write in the editor", () => a.text.toString() === "# Notes\nintro\n\none\ntwo\nTHREE!\n");
+    disconnectAll(a);
+  });
+
+  test("saving a version right after typing includes the last keystrokes; restoring a version updates open editors", async () => {
+    await srv.api("PUT", `/api/v1/projects/${projectId}/files/story.txt`, { token: team.tokens.owner, body: "once\n" });
+    const a = connect(srv, projectId, "story.txt", team.tokens.writer);
+    await synced(a);
+    const first = await srv.api("POST", `/api/v1/projects/${projectId}/versions`, { token: team.tokens.owner, body: { message: "once" } });
+    expect(first.status).toBe(201);
+    a.text.insert(a.text.length, "upon a time\n");
+    // No waiting for the write-back: the save flushes the editor's text first.
+    await waitFor("the server to hold the edit", async () => {
+      const probe = connect(srv, projectId, "story.txt", team.tokens.owner);
+      await synced(probe);
+      const ok = probe.text.toString() === "once\nupon a time\n";
+      disconnectAll(probe);
+      return ok;
+    });
+    const second = await srv.api("POST", `/api/v1/projects/${projectId}/versions`, { token: team.tokens.owner, body: { message: "twice" } });
+    expect(second.status).toBe(201);
+    const saved = await srv.api("GET", `/api/v1/projects/${projectId}/versions/${(second.json as { id: string }).id}/files/story.txt`, { token: team.tokens.owner });
+    expect(saved.text).toBe("once\nupon a time\n");
+    const restore = await srv.api("POST", `/api/v1/projects/${projectId}/versions/${(first.json as { id: string }).id}/restore`, { token: team.tokens.owner });
+    expect(restore.status).toBe(201);
+    await waitFor("the restore in the open editor", () => a.text.toString() === "once\n");
     disconnectAll(a);
   });
 
