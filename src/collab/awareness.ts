@@ -29,7 +29,7 @@ export class RoomAwareness {
     return encodeAwareness([...this.states].map(([clientID, e]) => ({ clientID, clock: e.clock, state: e.state })));
   }
 
-  /** Identities present (deduplicated per user), with the state fields the presence list shows. */
+  /** Every state with its authenticated identity (one per client id: a person with two tabs appears twice). */
   people(): { user: Peer["user"]; state: Record<string, unknown> }[] {
     return [...this.states.values()].map((e) => ({ user: e.peer.user, state: e.state }));
   }

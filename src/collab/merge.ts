@@ -35,7 +35,7 @@ export function diffLines(a: string[], b: string[]): Hunk[] {
   const trace: Int32Array[] = [];
   let found = false;
   outer: for (let d = 0; d <= max; d++) {
-    trace.push(v.slice());
+    trace.push(v.slice(offset - d, offset + d + 1)); // only diagonals -d..d are read back: O(D²) memory, not O(D·N)
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && (v[offset + k - 1] ?? 0) < (v[offset + k + 1] ?? 0)) ? (v[offset + k + 1] ?? 0) : (v[offset + k - 1] ?? 0) + 1;
       let y = x - k;
@@ -56,11 +56,11 @@ export function diffLines(a: string[], b: string[]): Hunk[] {
   let x = n;
   let y = m;
   for (let d = trace.length - 1; d > 0; d--) {
-    const vd = trace[d] as Int32Array;
+    const vd = trace[d] as Int32Array; // diagonal k is at index k + d
     const k = x - y;
-    const down = k === -d || (k !== d && (vd[offset + k - 1] ?? 0) < (vd[offset + k + 1] ?? 0));
+    const down = k === -d || (k !== d && (vd[k - 1 + d] ?? 0) < (vd[k + 1 + d] ?? 0));
     const prevK = down ? k + 1 : k - 1;
-    const prevX = vd[offset + prevK] ?? 0;
+    const prevX = vd[prevK + d] ?? 0;
     const prevY = prevX - prevK;
     while (x > prevX && y > prevY) edits.push({ x: --x, y: --y, kind: "keep" });
     if (down) edits.push({ x, y: --y, kind: "ins" });
@@ -164,21 +164,37 @@ export function merge3(base: string, ours: string, theirs: string): { text: stri
   return { text: applyHunks(b, merged), conflicts };
 }
 
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
+/**
+ * Lengths of the common prefix and suffix of two strings, never ending inside a surrogate
+ * pair: Yjs replaces both halves of a split pair with U+FFFD.
+ */
+function commonEnds(a: string, b: string): { pre: number; suf: number } {
+  const min = Math.min(a.length, b.length);
+  let pre = 0;
+  while (pre < min && a.charCodeAt(pre) === b.charCodeAt(pre)) pre++;
+  if (pre > 0 && isHighSurrogate(a.charCodeAt(pre - 1))) pre--;
+  let suf = 0;
+  while (suf < min - pre && a.charCodeAt(a.length - 1 - suf) === b.charCodeAt(b.length - 1 - suf)) suf++;
+  if (suf > 0 && isLowSurrogate(a.charCodeAt(a.length - suf))) suf--;
+  return { pre, suf };
+}
+
 /**
  * Changes `ytext` (whose content is `from`) into `to` with as few operations as
  * the line diff allows. The caller wraps it in a transaction with its origin.
  */
 export function applyTextChange(ytext: Y.Text, from: string, to: string): void {
   if (from === to) return;
-  // Fast path for one contiguous change (the common case): trim common ends by character.
-  let pre = 0;
-  const min = Math.min(from.length, to.length);
-  while (pre < min && from.charCodeAt(pre) === to.charCodeAt(pre)) pre++;
-  let suf = 0;
-  while (suf < min - pre && from.charCodeAt(from.length - 1 - suf) === to.charCodeAt(to.length - 1 - suf)) suf++;
+  // Fast path for a change within one line (the common case: typing): trim common ends by character.
+  const { pre, suf } = commonEnds(from, to);
   const a = from.slice(pre, from.length - suf);
   const b = to.slice(pre, to.length - suf);
-  if (!a.includes("\n") || !b.includes("\n")) {
+  // Only a change within one line may be trimmed by character: across lines, the trimmed ends could
+  // swallow the start of an untouched line (deleting "  a;\n" before "  b;\n" would delete "  b;"'s indent).
+  if (!a.includes("\n") && !b.includes("\n")) {
     if (a.length) ytext.delete(pre, a.length);
     if (b.length) ytext.insert(pre, b);
     return;
@@ -193,10 +209,7 @@ export function applyTextChange(ytext: Y.Text, from: string, to: string): void {
     const start = offsets[hunk.start] as number;
     const oldText = la.slice(hunk.start, hunk.end).join("");
     const newText = hunk.lines.join("");
-    let p = 0;
-    while (p < oldText.length && p < newText.length && oldText[p] === newText[p]) p++;
-    let s = 0;
-    while (s < oldText.length - p && s < newText.length - p && oldText[oldText.length - 1 - s] === newText[newText.length - 1 - s]) s++;
+    const { pre: p, suf: s } = commonEnds(oldText, newText);
     if (oldText.length - p - s > 0) ytext.delete(start + p, oldText.length - p - s);
     if (newText.length - p - s > 0) ytext.insert(start + p, newText.slice(p, newText.length - s));
   }

@@ -53,7 +53,8 @@ export type AwarenessEntry = { clientID: number; clock: number; state: Record<st
 
 /** Most awareness entries one frame may carry: a tab has one client id; a provider that reconnected a few. */
 const MAX_AWARENESS_ENTRIES = 16;
-const MAX_AWARENESS_STATE_BYTES = 16 * 1024;
+/** In UTF-16 code units (what JSON.parse sees), not bytes. */
+const MAX_AWARENESS_STATE_CHARS = 16 * 1024;
 
 function fail(message: string): never {
   throw new ProtocolError(CLOSE.badFrame, message);
@@ -68,7 +69,7 @@ function readAwareness(decoder: decoding.Decoder): AwarenessEntry[] {
     const clientID = decoding.readVarUint(inner);
     const clock = decoding.readVarUint(inner);
     const json = decoding.readVarString(inner);
-    if (json.length > MAX_AWARENESS_STATE_BYTES) fail("awareness state too large");
+    if (json.length > MAX_AWARENESS_STATE_CHARS) fail("awareness state too large");
     let state: unknown;
     try {
       state = JSON.parse(json);
@@ -104,8 +105,8 @@ export function decodeClientMessage(data: Uint8Array): ClientMessage {
       msg = { kind: "query-awareness" };
     } else if (type === MESSAGE_AUTH) {
       decoding.readVarUint(decoder);
+      decoding.readVarString(decoder); // the reason: clients have nothing to say here, but the frame is read whole
       msg = { kind: "auth" };
-      return msg; // clients have nothing to say here; the reason string is ignored
     } else fail(`unknown message type ${type}`);
     if (decoding.hasContent(decoder)) fail("trailing bytes after the message");
     return msg;

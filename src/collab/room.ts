@@ -195,7 +195,11 @@ export class DocRoom extends Room {
       this.mergeFile(fileText);
       await this.setBase(fileText, fileHash);
     } else if (this.text.toString() !== fileText) {
-      this.scheduleMaterialise(0); // stored edits the file never got (the server stopped first)
+      // Stored edits the file never got: the server stopped before writing them back, or a write-back
+      // was cut short (the file still has the previous base). What the file holds is the base the
+      // write-back starts from; otherwise materialise finds text == base and never writes.
+      if (fileHash !== this.baseHash) await this.setBase(fileText, fileHash);
+      this.scheduleMaterialise(0);
     }
     await new Promise<void>((resolve) => this.env.log.afterDurable(resolve));
   }
@@ -296,11 +300,13 @@ export class DocRoom extends Room {
   async compact(): Promise<void> {
     if (this.closed || this.tailUpdates === 0) return;
     const upto = this.nextSeq;
+    const [folded, foldedBytes] = [this.tailUpdates, this.tailBytes];
     const snapshot = Y.encodeStateAsUpdate(this.doc);
     await writeSnapshot(this.env.app.db, this.docId, snapshot, upto);
-    this.tailUpdates = this.nextSeq - upto;
-    this.tailBytes = 0;
-    this.storedBytes = snapshot.byteLength;
+    // Updates stored while the snapshot was written stay in the tail (and in the size).
+    this.tailUpdates -= folded;
+    this.tailBytes -= foldedBytes;
+    this.storedBytes = snapshot.byteLength + this.tailBytes;
   }
 
   private scheduleMaterialise(quietMs: number): void {
@@ -324,19 +330,28 @@ export class DocRoom extends Room {
     }
     this.dirtySince = 0;
     if (this.closed) return;
-    const text = this.text.toString();
-    const hash = sha256(text);
-    if (hash === this.baseHash) return;
+    if (sha256(this.text.toString()) === this.baseHash) return;
     const { app } = this.env;
     const path = this.path;
-    await this.setBase(text, hash);
-    const written = await withRepoLock(this.project.id, async () => {
+    const text = await withRepoLock(this.project.id, async () => {
       // A file deleted (or moved) meanwhile is not brought back by a late write; the change notice sorts it out.
-      if ((await this.readText().catch(() => null)) === null) return false;
-      await writeFile(app.config.dataDir, this.project.id, path, new TextEncoder().encode(text), app.config.maxFileBytes);
-      return true;
+      const onDisk = await this.readText().catch(() => null);
+      if (onDisk === null) return null;
+      // Written by someone else since our base (file API, push, restore) while this write-back waited;
+      // their change notice is queued behind us: merge their text in rather than overwrite it.
+      const diskHash = sha256(onDisk);
+      if (diskHash !== this.baseHash) {
+        this.mergeFile(onDisk);
+        await this.setBase(onDisk, diskHash);
+      }
+      const current = this.text.toString();
+      const hash = sha256(current);
+      if (hash === this.baseHash) return null;
+      await this.setBase(current, hash);
+      await writeFile(app.config.dataDir, this.project.id, path, new TextEncoder().encode(current), app.config.maxFileBytes);
+      return current;
     });
-    if (!written) return;
+    if (text === null) return;
     const now = Date.now();
     if (now - this.lastEventAt >= EVENT_EVERY_MS) {
       this.lastEventAt = now;

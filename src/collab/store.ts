@@ -105,11 +105,12 @@ export async function moveDocs(db: Db, projectId: string, from: string, to: stri
   await db.client.batch(
     [
       // A document already at the target belongs to a file the move replaced.
-      { sql: "DELETE FROM collab_docs WHERE project_id = ? AND (path = ? OR substr(path, 1, ?) = ?)", args: [projectId, to, to.length + 1, `${to}/`] },
+      // length() and substr() count characters; JS .length counts UTF-16 units (an emoji is two), so lengths are taken in SQL.
+      { sql: "DELETE FROM collab_docs WHERE project_id = ? AND (path = ? OR substr(path, 1, length(?) + 1) = ?)", args: [projectId, to, to, `${to}/`] },
       { sql: "UPDATE collab_docs SET path = ?, updated_at = ? WHERE project_id = ? AND path = ?", args: [to, now, projectId, from] },
       {
-        sql: "UPDATE collab_docs SET path = ? || substr(path, ?), updated_at = ? WHERE project_id = ? AND substr(path, 1, ?) = ?",
-        args: [to, from.length + 1, now, projectId, from.length + 1, `${from}/`],
+        sql: "UPDATE collab_docs SET path = ? || substr(path, length(?) + 1), updated_at = ? WHERE project_id = ? AND substr(path, 1, length(?) + 1) = ?",
+        args: [to, from, now, projectId, from, `${from}/`],
       },
     ],
     "write",
@@ -118,7 +119,7 @@ export async function moveDocs(db: Db, projectId: string, from: string, to: stri
 
 /** Forgets the documents of a deleted file or folder (their updates go with them). */
 export async function deleteDocs(db: Db, projectId: string, path: string): Promise<void> {
-  await db.client.execute({ sql: "DELETE FROM collab_docs WHERE project_id = ? AND (path = ? OR substr(path, 1, ?) = ?)", args: [projectId, path, path.length + 1, `${path}/`] });
+  await db.client.execute({ sql: "DELETE FROM collab_docs WHERE project_id = ? AND (path = ? OR substr(path, 1, length(?) + 1) = ?)", args: [projectId, path, path, `${path}/`] });
 }
 
 type Pending = { stmt?: InStatement; done: (error?: Error) => void };
