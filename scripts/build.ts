@@ -10,8 +10,9 @@
  *   `require(\`@libsql/${target}\`)`, which the bundler cannot follow. The plugin
  *   below rewrites it into a static require of the `.node` file so it is embedded
  *   (Bun writes it out and dlopens it at run time).
- * - `public/` (CSS, JS, vendored htmx, Monaco): `compile.assets`, served by
- *   src/web/assets.ts from `/$bunfs/root/public`.
+ * - `public/` (CSS, JS, vendored htmx, and the IDE island that scripts/build-islands.ts
+ *   bundles into public/islands/ first): `compile.assets`, served by src/web/assets.ts from
+ *   `/$bunfs/root/public`.
  *
  * Usage: bun scripts/build.ts [--entry path/to/entry.ts] [--outfile path]
  */
@@ -19,6 +20,7 @@ import type { BunPlugin } from "bun";
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { buildIslands } from "./build-islands.ts";
 
 const projectDir = resolve(import.meta.dir, "..");
 
@@ -88,6 +90,14 @@ function walk(dir: string): { files: number; bytes: number } {
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 const started = performance.now();
+
+// The browser islands (Monaco IDE) are built into public/ first, so compile.assets embeds them.
+try {
+  await buildIslands({ ifStale: true });
+} catch (e) {
+  console.error(`build: ${(e as Error).message}`);
+  process.exit(1);
+}
 
 const result = await Bun.build({
   entrypoints: [entry],

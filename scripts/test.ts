@@ -8,6 +8,7 @@
  * Extra arguments go to `bun test` (e.g. `bun scripts/test.ts --bail` or a path filter).
  */
 import { resolve } from "node:path";
+import { buildIslands } from "./build-islands.ts";
 
 const root = resolve(import.meta.dir, "..");
 const extra = process.argv.slice(2);
@@ -15,6 +16,14 @@ const hasPathFilter = extra.some((a) => !a.startsWith("-"));
 const args = ["test", ...(hasPathFilter ? [] : ["./src", "./test"]), ...extra];
 
 const started = performance.now();
+// The end-to-end tests load the IDE island from public/islands/: build it when its inputs changed.
+try {
+  await buildIslands({ ifStale: true });
+} catch (e) {
+  console.error((e as Error).message);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
 const proc = Bun.spawn([process.execPath, ...args], {
   cwd: root,
   stdout: "pipe",

@@ -74,6 +74,7 @@ export abstract class Room {
   closePeers(code: number, reason: string): void {
     for (const p of [...this.peers]) {
       this.peers.delete(p);
+      this.awareness.removePeer(p); // leave() will find them gone: their cursors go now
       p.close(code, reason);
     }
   }

@@ -170,7 +170,9 @@ export class Collab {
           this.rooms.delete(room.key);
           room.path = to + room.path.slice(from.length);
           this.rooms.set(room.key, room);
-          room.closePeers(CLOSE.moved, "moved");
+          // The new path travels in the reason when it fits (123 bytes); otherwise the client looks it up.
+          const reason = `moved:${room.path}`;
+          room.closePeers(CLOSE.moved, new TextEncoder().encode(reason).byteLength <= 123 ? reason : "moved");
           this.scheduleIdle(room);
           if (room.dirty) await room.serial(() => room.materialise());
         }

@@ -18,6 +18,7 @@ import { renderMarkdown } from "./pages-markdown.ts";
 import { forkedFromFor } from "./pages-fork.tsx";
 import { ActivityFeed, blobUrl, editUrl, Empty, formatBytes, projectUrl } from "./pages-ui.tsx";
 import { CodeView, DirListing, FileBar, findNode, NewFileForm, PathCrumbs, ProjectHeader, RawLink, TreePane, type NewFileState } from "./pages-view.tsx";
+import { ideUrl } from "./pages-ide-view.tsx";
 
 export type FormCtx = Ctx<Record<string, string>>;
 
@@ -163,6 +164,9 @@ export async function showBlob(ctx: Ctx): Promise<Response> {
           Copy path
         </button>
         <RawLink projectId={project.id} path={path} label={size > VIEW_MAX_BYTES ? "Download" : "Raw"} />
+        <a class="btn small" href={ideUrl(project.id, path)}>
+          Open in IDE
+        </a>
         {canWrite && size <= VIEW_MAX_BYTES ? (
           <a class="btn small" href={editUrl(project.id, path)}>
             Edit

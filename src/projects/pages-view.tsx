@@ -57,25 +57,26 @@ export function ProjectHeader(p: ProjectHeaderProps): Html {
           {p.forkedFrom ? <ForkedFromLine from={p.forkedFrom} /> : null}
           {project.description ? <p class="muted">{project.description}</p> : null}
         </div>
-        {p.canWrite || p.canFork || project.isTemplate ? (
-          <div class="actions">
-            {project.isTemplate ? (
-              <a class="btn primary" href={`/new?template=${encodeURIComponent(project.id)}`}>
-                Use this template
-              </a>
-            ) : null}
-            {p.canFork ? (
-              <a class="btn" href={`${projectUrl(project.id)}/fork`} title="Make your own copy of this project, with its history">
-                Fork <span class="muted">· {project.forkCount} {project.forkCount === 1 ? "fork" : "forks"}</span>
-              </a>
-            ) : null}
-            {p.canWrite ? (
-              <a class="btn" href={`${projectUrl(project.id)}/history?save=1#save-version`}>
-                Save version
-              </a>
-            ) : null}
-          </div>
-        ) : null}
+        <div class="actions">
+          <a class={project.isTemplate ? "btn" : "btn primary"} href={`${projectUrl(project.id)}/ide`} title="Edit the files together in the browser IDE">
+            Open in IDE
+          </a>
+          {project.isTemplate ? (
+            <a class="btn primary" href={`/new?template=${encodeURIComponent(project.id)}`}>
+              Use this template
+            </a>
+          ) : null}
+          {p.canFork ? (
+            <a class="btn" href={`${projectUrl(project.id)}/fork`} title="Make your own copy of this project, with its history">
+              Fork <span class="muted">· {project.forkCount} {project.forkCount === 1 ? "fork" : "forks"}</span>
+            </a>
+          ) : null}
+          {p.canWrite ? (
+            <a class="btn" href={`${projectUrl(project.id)}/history?save=1#save-version`}>
+              Save version
+            </a>
+          ) : null}
+        </div>
       </div>
       <nav aria-label="Project">
         <ul class="tabs">

@@ -23,6 +23,7 @@ import { teamPageRoutes } from "../teams/pages.tsx";
 import { historyPageRoutes } from "../projects/pages-history.tsx";
 import { forkPageRoutes } from "../projects/pages-fork.tsx";
 import { editPageRoutes } from "../projects/pages-edit.tsx";
+import { ideRoutes } from "../projects/pages-ide.tsx";
 import { forkApiRoutes, templateApiRoutes } from "../projects/template-routes.ts";
 import { envApiRoutes, envPageRoutes } from "../projects/env-routes.ts";
 import { starApiRoutes, starPageRoutes } from "../projects/stars-routes.ts";
@@ -60,6 +61,7 @@ allRoutes.push(
   ...dashboardRoutes,
   ...projectPageRoutes,
   ...editPageRoutes,
+  ...ideRoutes,
   ...historyPageRoutes,
   ...forkPageRoutes,
   ...envPageRoutes,
