@@ -2,7 +2,8 @@
  * The single executable: `bun scripts/build.ts` (what `bun run build` runs) gives
  * one file that, copied alone into an empty directory and run with no Bun, no
  * node_modules and no sources around, serves /healthz, renders the login page,
- * runs its admin commands and answers the API.
+ * runs its admin commands, answers the API, serves the IDE island and lets stock
+ * y-websocket clients edit a file together.
  */
 import { afterAll, beforeAll, expect } from "bun:test";
 import { spawn } from "node:child_process";
@@ -11,6 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "../helpers/quiet.ts";
 import { ROOT } from "../helpers/server.ts";
+import { WebsocketProvider } from "y-websocket";
+import * as Y from "yjs";
 
 let buildDir: string;
 let runDir: string;
@@ -88,6 +91,32 @@ test("the executable, alone in an empty directory, serves, renders the login pag
     const { id } = (await project.json()) as { id: string };
     expect((await fetch(`${base}/api/v1/projects/${id}/files/hello.txt`, { method: "PUT", headers: auth, body: "hi from the binary" })).status).toBe(201);
     expect(await (await fetch(`${base}/api/v1/projects/${id}/files/hello.txt`, { headers: auth })).text()).toBe("hi from the binary");
+
+    // Collaborative editing: two stock y-websocket clients against the binary; the text reaches the file API.
+    const ws = base.replace(/^http/, "ws") + "/collab";
+    const docs = [new Y.Doc(), new Y.Doc()];
+    const providers = docs.map((d) => new WebsocketProvider(ws, `${id}/hello.txt`, d, { params: { token }, disableBc: true }));
+    try {
+      const deadline2 = Date.now() + 5000;
+      while (!providers.every((p) => p.synced) && Date.now() < deadline2) await Bun.sleep(20);
+      expect(docs[1]?.getText("content").toString()).toBe("hi from the binary");
+      docs[0]?.getText("content").insert(0, "edited: ");
+      const until = Date.now() + 3000;
+      let onDisk = "";
+      while (Date.now() < until) {
+        onDisk = await (await fetch(`${base}/api/v1/projects/${id}/files/hello.txt`, { headers: auth })).text();
+        if (onDisk === "edited: hi from the binary" && docs[1]?.getText("content").toString() === onDisk) break;
+        await Bun.sleep(50);
+      }
+      expect(onDisk).toBe("edited: hi from the binary");
+      expect(docs[1]?.getText("content").toString()).toBe(onDisk);
+    } finally {
+      for (const p of providers) p.destroy();
+    }
+    // The IDE island and Monaco's workers are embedded too.
+    for (const asset of ["islands/ide/ide.js", "islands/ide/ide.css", "islands/ide/editor.worker.js", "islands/ide/ts.worker.js"]) {
+      expect({ asset, status: (await fetch(`${base}/assets/${asset}`)).status }).toEqual({ asset, status: 200 });
+    }
   } finally {
     server.kill("SIGTERM");
     await exited;
