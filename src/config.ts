@@ -31,6 +31,8 @@ export type Config = {
   importGitAllow: string[];
   /** Collaborative editing limits and timings (src/collab/). */
   collab: CollabConfig;
+  /** Code search indexes a text file's first this-many bytes (the rest of a bigger file is not searchable). */
+  searchMaxFileBytes: number;
 };
 
 export type CollabConfig = {
@@ -80,6 +82,13 @@ export function durationFrom(name: string, raw: string): number {
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
 }
 
+/** WOVE_SEARCH_MAX_FILE: 1 KB to 8 MB (a file's index is at most 256 segments). */
+function searchMaxFile(raw: string): number {
+  const n = sizeFrom("WOVE_SEARCH_MAX_FILE", raw);
+  if (n < 1024 || n > 8 * 1024 ** 2) throw new ConfigError(`WOVE_SEARCH_MAX_FILE must be between 1k and 8m, got "${raw}"`);
+  return n;
+}
+
 export function loadConfig(flags: ConfigInput = {}, env: Record<string, string | undefined> = process.env): Config {
   if (env.WOVE_LOG_LEVEL !== undefined && !["debug", "info", "warn", "error"].includes(env.WOVE_LOG_LEVEL)) {
     throw new ConfigError(`WOVE_LOG_LEVEL must be debug, info, warn or error, got "${env.WOVE_LOG_LEVEL}"`);
@@ -120,6 +129,7 @@ export function loadConfig(flags: ConfigInput = {}, env: Record<string, string |
       idleMs: durationFrom("WOVE_COLLAB_IDLE", env.WOVE_COLLAB_IDLE ?? "5m"),
       materialiseMs: Math.min(2000, durationFrom("WOVE_COLLAB_MATERIALISE", env.WOVE_COLLAB_MATERIALISE ?? "500ms")),
     },
+    searchMaxFileBytes: searchMaxFile(env.WOVE_SEARCH_MAX_FILE ?? "1m"),
   };
 }
 

@@ -13,6 +13,8 @@ import { formatBytes } from "../projects/pages-ui.tsx";
 import { AdminFrame } from "./pages-ui.tsx";
 import { adminUserRoutes } from "./pages-users.tsx";
 import { adminInviteRoutes } from "./pages-invites.tsx";
+import { SearchIndexSection } from "./pages-search.tsx";
+import { indexStatus } from "../search/status.ts";
 
 export type InstanceCounts = { users: number; admins: number; disabled: number; teams: number; projects: number; openInvites: number };
 
@@ -79,7 +81,7 @@ export const adminPageRoutes = [
     kind: "page",
     summary: "Admin overview: counts and instance facts.",
     handler: async (ctx) => {
-      const c = await instanceCounts(ctx.app);
+      const [c, search] = await Promise.all([instanceCounts(ctx.app), indexStatus(ctx.app)]);
       const cfg = ctx.app.config;
       return page(
         ctx,
@@ -116,6 +118,7 @@ export const adminPageRoutes = [
               </table>
             </div>
           </section>
+          <SearchIndexSection status={search} csrf={ctx.csrf()} maxFileBytes={cfg.searchMaxFileBytes} />
         </AdminFrame>,
       );
     },

@@ -10,6 +10,7 @@ import { helpText, parseFlags, UsageError, type CommandSpec } from "./args.ts";
 import { serve } from "./serve.ts";
 import { forgetOldKeys, forgottenMessage, rotatedMessage, rotateKey, RotateKeyError } from "./rotate-key.ts";
 import { VERSION } from "./version.ts";
+import { reindex, ReindexError } from "./reindex.ts";
 
 const dataFlag = { type: "string", help: "Data directory (env WOVE_DATA_DIR; default ./data)", placeholder: "DIR" } as const;
 
@@ -61,6 +62,16 @@ export const COMMANDS: Record<string, CommandSpec> = {
       "forget-old": { type: "boolean", help: "After restarting Wove: re-seal what still needs an old key, then delete the old key files" },
     },
   },
+  "admin reindex": {
+    usage: "wove admin reindex [--data DIR] [--project ID]",
+    summary:
+      "Rebuild the search index: queue every project (or one) to be re-read, then index here with progress — or, when a running " +
+      "server holds the indexing lease, leave the work to it. Works while the server runs.",
+    flags: {
+      data: dataFlag,
+      project: { type: "string", help: "Only this project (its id)", placeholder: "ID" },
+    },
+  },
 };
 
 const TOP_HELP = `Wove ${VERSION} — self-hosted browser development platform
@@ -73,6 +84,7 @@ Commands:
   admin create-user     Create an account
   admin token           Create an API token
   admin rotate-key      Replace the key that seals stored secrets
+  admin reindex         Rebuild the search index
   help [command]        Show help
   --version             Print the version
 
@@ -143,6 +155,19 @@ export async function runCli(argv: string[]): Promise<number> {
         console.log(token);
         app.close();
         return 0;
+      }
+      case "admin reindex": {
+        const app = await openApp(config);
+        try {
+          await reindex(app, { projectId: str("project"), print: (line) => console.log(line) });
+          return 0;
+        } catch (e) {
+          if (!(e instanceof ReindexError)) throw e;
+          console.error(`wove: ${e.message}`);
+          return 1;
+        } finally {
+          app.close();
+        }
       }
       case "admin rotate-key": {
         const app = await openApp(config);

@@ -11,6 +11,7 @@ import { createServer } from "../server/server.ts";
 import { startAutosave } from "../projects/autosave.ts";
 import { startTechWatch } from "../projects/techstack.ts";
 import { closeCollab } from "../collab/rooms.ts";
+import { startSearchIndexer } from "../search/indexer.ts";
 
 function gitVersion(): string | undefined {
   const r = spawnSync("git", ["--version"], { encoding: "utf8" });
@@ -39,6 +40,7 @@ export async function serve(config: Config): Promise<void> {
   console.log(lines.join("\n"));
   const autosave = startAutosave(app, config.autosaveQuietMs);
   const stopTechWatch = startTechWatch(app);
+  const searchIndexer = startSearchIndexer(app);
   const prune = setInterval(() => void pruneExpiredSessions(app.db.orm).catch(() => {}), 3600_000);
   prune.unref();
   const stop = (signal: string) => {
@@ -52,6 +54,7 @@ export async function serve(config: Config): Promise<void> {
     void Promise.all([server.stop(), closeCollab(app)])
       .then(() => clearTimeout(force))
       .then(() => autosave.flush())
+      .then(() => searchIndexer.stop())
       .catch((e: unknown) => log.error("shutdown step failed", { error: String(e) }))
       .finally(() => {
         autosave.stop();

@@ -1,5 +1,5 @@
 /** drizzle mirror of the SQL migrations (src/db/migrations); the migrations are the source of truth. */
-import { blob, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { blob, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
@@ -170,6 +170,59 @@ export const settings = sqliteTable("settings", {
   updatedAt: integer("updated_at").notNull(),
 });
 
+// Search (0005_search.sql). The FTS5 tables search_code and search_project_text are virtual
+// tables drizzle cannot describe: src/search/ reaches them with SQL.
+export const searchFiles = sqliteTable("search_files", {
+  id: integer("id").primaryKey(),
+  projectId: text("project_id").notNull(),
+  path: text("path").notNull(),
+  lang: text("lang").notNull(),
+  size: integer("size").notNull(),
+  mtime: integer("mtime").notNull(),
+  kind: text("kind", { enum: ["text", "binary", "too_large"] }).notNull(),
+  hash: text("hash").notNull(),
+  lineCount: integer("line_count").notNull(),
+  segments: integer("segments").notNull().default(0),
+  indexedAt: integer("indexed_at").notNull(),
+});
+
+export const searchSegments = sqliteTable("search_segments", {
+  id: integer("id").primaryKey(),
+  fileId: integer("file_id").notNull(),
+  startLine: integer("start_line").notNull(),
+  text: text("text").notNull(),
+});
+
+export const searchProjects = sqliteTable("search_projects", {
+  id: integer("id").primaryKey(),
+  projectId: text("project_id").notNull(),
+  seenUpdatedAt: integer("seen_updated_at").notNull().default(0),
+  filesVersion: integer("files_version").notNull().default(0),
+  filesIndexedAt: integer("files_indexed_at"),
+});
+
+export const searchQueue = sqliteTable(
+  "search_queue",
+  {
+    projectId: text("project_id").notNull(),
+    path: text("path").notNull(),
+    moveTo: text("move_to"),
+    force: integer("force", { mode: "boolean" }).notNull().default(false),
+    enqueuedAt: integer("enqueued_at").notNull(),
+    gen: integer("gen").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    notBefore: integer("not_before").notNull().default(0),
+    lastError: text("last_error"),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.path] })],
+);
+
+export const searchState = sqliteTable("search_state", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
 export type User = typeof users.$inferSelect;
 export type Team = typeof teams.$inferSelect;
 export type Project = typeof projects.$inferSelect;
@@ -177,3 +230,54 @@ export type ApiToken = typeof apiTokens.$inferSelect;
 export type TeamRole = (typeof teamMembers.$inferSelect)["role"];
 export type InstanceRole = User["role"];
 export type Visibility = Project["visibility"];
+
+// Semantic search (0006_semantic.sql). The vec0 index tables live on the vector connection
+// (db/vec.ts) and are created by src/search/vectors.ts, not described here.
+export const searchChunks = sqliteTable("search_chunks", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  fileId: integer("file_id").notNull(),
+  startLine: integer("start_line").notNull(),
+  endLine: integer("end_line").notNull(),
+  kind: text("kind").notNull(),
+  title: text("title").notNull().default(""),
+  embedder: text("embedder").notNull(),
+  embedding: blob("embedding", { mode: "buffer" }).notNull(),
+});
+
+export const searchSemanticFiles = sqliteTable("search_semantic_files", {
+  fileId: integer("file_id").primaryKey(),
+  hash: text("hash").notNull(),
+  embedder: text("embedder").notNull(),
+  chunks: integer("chunks").notNull(),
+  indexedAt: integer("indexed_at").notNull(),
+  error: text("error"),
+});
+
+export const searchChunksGone = sqliteTable("search_chunks_gone", {
+  id: integer("id").primaryKey(),
+});
+
+export const searchVecSpaces = sqliteTable("search_vec_spaces", {
+  space: text("space").primaryKey(),
+  dims: integer("dims").notNull(),
+  generation: integer("generation").notNull().default(1),
+  cells: integer("cells").notNull().default(1),
+  size: integer("size").notNull().default(0),
+  trainedSize: integer("trained_size").notNull().default(0),
+  building: integer("building"),
+  buildingCells: integer("building_cells"),
+  buildingAfter: integer("building_after").notNull().default(0),
+  buildingSize: integer("building_size").notNull().default(0),
+});
+
+export const searchVecCentroids = sqliteTable(
+  "search_vec_centroids",
+  {
+    space: text("space").notNull(),
+    generation: integer("generation").notNull(),
+    cell: integer("cell").notNull(),
+    share: real("share").notNull(),
+    centroid: blob("centroid", { mode: "buffer" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.space, t.generation, t.cell] })],
+);

@@ -31,6 +31,8 @@ export type IdeShellProps = {
   access: Exclude<AccessLevel, "none">;
   csrf?: string;
   version: VersionJson | null;
+  /** A line of the file to show and select once it has loaded (`?line=N`, from search results). */
+  line?: number;
 };
 
 export function IdeShell(p: IdeShellProps): Html {
@@ -51,6 +53,7 @@ export function IdeShell(p: IdeShellProps): Html {
       data-project-name={project.name}
       data-path={p.path}
       data-path-kind={p.path ? (p.pathIsFile ? "file" : "dir") : undefined}
+      data-line={file && p.line ? p.line : undefined}
       data-user-id={p.user.id ?? ""}
       data-user-name={p.user.name}
       data-user-color={p.user.color}

@@ -37,6 +37,16 @@ function ideUser(ctx: Ctx): IdeUser {
   return { id: u.id, name: u.name || u.username, color: colorFor(u.id, u.id) };
 }
 
+/** Lines beyond this are not a line of any file the editor opens: ignored, like a malformed value. */
+const MAX_LINE = 10_000_000;
+
+/** The `line` query parameter (search results link to it): a whole number from 1, else none. */
+function lineParam(raw: string | undefined): number | undefined {
+  if (raw === undefined || !/^[1-9][0-9]{0,7}$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return n <= MAX_LINE ? n : undefined;
+}
+
 async function showIde(ctx: Ctx, withPath: boolean): Promise<Response> {
   const { project } = ctx;
   const path = withPath ? blobPath(ctx) : "";
@@ -60,6 +70,7 @@ async function showIde(ctx: Ctx, withPath: boolean): Promise<Response> {
           access={access}
           csrf={csrf}
           version={version}
+          line={node?.type === "file" ? lineParam(ctx.query.line) : undefined}
         />
         <script type="module" src={ISLAND_JS}></script>
       </Layout>,

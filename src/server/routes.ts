@@ -30,6 +30,9 @@ import { starApiRoutes, starPageRoutes } from "../projects/stars-routes.ts";
 import { exploreRoutes } from "../web/pages/explore.tsx";
 import { profilePageRoutes } from "../web/pages/profile.tsx";
 import { collabRoutes } from "../collab/routes.ts";
+import { searchApiRoutes } from "../search/api-routes.ts";
+import { searchAdminRoutes } from "../admin/pages-search.tsx";
+import { searchPageRoutes } from "../search/pages-search.tsx";
 
 export const allRoutes: RouteDef[] = [];
 allRoutes.push(
@@ -47,6 +50,7 @@ allRoutes.push(
   ...envApiRoutes,
   ...starApiRoutes,
   ...versionApiRoutes,
+  ...searchApiRoutes,
   // git clone / push over HTTP
   ...gitHttpRoutes,
   // Collaborative editing: y-websocket sockets and document ids
@@ -57,11 +61,13 @@ allRoutes.push(
   ...resetPageRoutes,
   ...accountPageRoutes,
   ...adminPageRoutes,
+  ...searchAdminRoutes,
   // Pages: dashboard, projects, teams
   ...dashboardRoutes,
   ...projectPageRoutes,
   ...editPageRoutes,
   ...ideRoutes,
+  ...searchPageRoutes,
   ...historyPageRoutes,
   ...forkPageRoutes,
   ...envPageRoutes,

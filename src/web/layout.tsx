@@ -9,7 +9,7 @@ export type LayoutProps = {
   actor: Actor;
   /** CSRF token for the logout form and htmx posts (hx-headers on body). */
   csrf?: string;
-  active?: "dashboard" | "teams" | "admin" | "account" | "explore";
+  active?: "dashboard" | "teams" | "admin" | "account" | "explore" | "search";
   children?: Child;
   wide?: boolean;
 };
@@ -40,6 +40,7 @@ export function Layout(p: LayoutProps): Html {
               <a href="/" aria-current={p.active === "dashboard" ? "page" : undefined}>Dashboard</a>
               <a href="/teams" aria-current={p.active === "teams" ? "page" : undefined}>Teams</a>
               <a href="/explore" aria-current={p.active === "explore" ? "page" : undefined}>Explore</a>
+              <a href="/search" aria-current={p.active === "search" ? "page" : undefined}>Search</a>
               {user.role === "admin" ? (
                 <a href="/admin" aria-current={p.active === "admin" ? "page" : undefined}>Admin</a>
               ) : null}
@@ -52,6 +53,7 @@ export function Layout(p: LayoutProps): Html {
           ) : (
             <nav aria-label="Main">
               <a href="/explore" aria-current={p.active === "explore" ? "page" : undefined}>Explore</a>
+              <a href="/search" aria-current={p.active === "search" ? "page" : undefined}>Search</a>
               <a href="/login">Log in</a>
             </nav>
           )}

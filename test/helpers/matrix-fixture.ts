@@ -183,6 +183,7 @@ const SPECIAL: Record<string, Special> = {
   "PUT /api/v1/projects/:id/files/*": { wildcard: "notes/matrix.txt" },
   "POST /api/v1/projects/:id/files/*": { wildcard: "README.md:move", json: () => ({ to: "MOVED.md" }) },
   "GET /git/:owner/:repo/info/refs": { query: "?service=git-upload-pack" },
+  "GET /api/v1/search": { query: "?q=Matrix" },
   "POST /api/v1/teams": { json: (w) => ({ name: `Made ${w.n}-${Math.random().toString(36).slice(2, 8)}` }) },
   "PUT /api/v1/teams/:id/members/:userId": { json: () => ({ role: "viewer" }) },
   "POST /api/v1/me/tokens": { json: () => ({ name: "matrix-made" }) },

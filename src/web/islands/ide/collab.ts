@@ -188,6 +188,11 @@ export class DocSession {
     return this.opts.path;
   }
 
+  /** The text is here (from the server, or a copy that was synced before): line numbers mean something. */
+  get isLoaded(): boolean {
+    return this.loaded;
+  }
+
   /** May this person type into the document right now? */
   get editable(): boolean {
     return !this.opts.readOnly && this.loaded && this.closed === null && !this.destroyed;

@@ -17,6 +17,11 @@ const GAP_EACH = 0.08;
 const LEADING_EACH = 0.04;
 const IN_BASENAME = 1.5;
 const NONE = Number.NEGATIVE_INFINITY;
+const CHAR_SCORE = new Float64Array(MAX_TARGET);
+const MATCH = new Float64Array(MAX_QUERY * MAX_TARGET);
+const CONSECUTIVE_RUN = new Uint8Array(MAX_QUERY * MAX_TARGET);
+const BEST = new Float64Array(MAX_QUERY * MAX_TARGET);
+const BEST_AT = new Int32Array(MAX_QUERY * MAX_TARGET);
 
 function wordStartBonus(target: string, j: number): number {
   if (j === 0) return 4;
@@ -44,15 +49,18 @@ export function fuzzyScore(query: string, target: string): FuzzyMatch | null {
   }
 
   const basename = t.lastIndexOf("/") + 1;
-  const charScore = new Float64Array(m);
+  const charScore = CHAR_SCORE;
   for (let j = 0; j < m; j++) charScore[j] = 1 + wordStartBonus(original, j) + (j >= basename ? IN_BASENAME : 0);
 
   // match[i*m+j]: best score with q[i] placed at t[j]. best[i*m+j]: best score with q[0..i]
   // placed within t[0..j] (decayed by the gap since q[i]'s position bestAt[i*m+j]).
-  const match = new Float64Array(n * m).fill(NONE);
-  const consecutive = new Uint8Array(n * m);
-  const best = new Float64Array(n * m).fill(NONE);
-  const bestAt = new Int32Array(n * m).fill(-1);
+  // Module-level scratch tables, reset over the n×m cells in use: scoring thousands of paths
+  // per keystroke would otherwise allocate four tables per path (and pause for the GC).
+  const cells = n * m;
+  const match = MATCH.fill(NONE, 0, cells);
+  const consecutive = CONSECUTIVE_RUN.fill(0, 0, cells);
+  const best = BEST.fill(NONE, 0, cells);
+  const bestAt = BEST_AT.fill(-1, 0, cells);
 
   for (let i = 0; i < n; i++) {
     const qc = q.charCodeAt(i);

@@ -244,7 +244,9 @@ function start(root: HTMLElement): void {
   const initial = d.path ?? "";
   const saved = memory.load();
   for (const p of saved.paths) if (p !== initial) tabs.open(p, { lazy: true });
-  if (initial && d.pathKind === "file") tabs.open(initial, { focus: false });
+  // `?line=N` (a search result): the server checked it is a whole number; shown once the text is here.
+  const line = Number(d.line ?? "");
+  if (initial && d.pathKind === "file") tabs.open(initial, { focus: false, ...(Number.isInteger(line) && line > 0 ? { line } : {}) });
   void refreshTree().then(() => {
     for (const t of [...tabs.tabs]) if (t.state === "idle" && findNode(tree.nodes, t.path)?.type !== "file" && tree.nodes.length > 0) tabs.close(t);
     if (initial && d.pathKind === "dir") tree.reveal(initial);

@@ -20,6 +20,8 @@ export type Tab = {
   size?: number;
   view: editor.ICodeEditorViewState | null;
   el: HTMLElement;
+  /** A line to reveal and select once the document has loaded (`?line=N` from a search result). */
+  line?: number;
 };
 
 export type TabsOptions = {
@@ -69,8 +71,8 @@ export class Tabs {
     return this.tabs.find((t) => t.path === path);
   }
 
-  /** Opens (or shows) a file's tab. `lazy`: only add the tab (restoring a previous visit). */
-  open(path: string, opts: { lazy?: boolean; focus?: boolean } = {}): Tab {
+  /** Opens (or shows) a file's tab. `lazy`: only add the tab (restoring a previous visit). `line`: go to that line once loaded. */
+  open(path: string, opts: { lazy?: boolean; focus?: boolean; line?: number } = {}): Tab {
     let tab = this.find(path);
     if (!tab) {
       tab = { path, state: "idle", session: null, view: null, el: h("div") };
@@ -78,6 +80,7 @@ export class Tabs {
       this.tabs.push(tab);
       this.bar.append(tab.el);
     }
+    if (opts.line) tab.line = opts.line;
     if (!opts.lazy) this.activate(tab, opts.focus ?? true);
     this.remember();
     return tab;
@@ -129,6 +132,7 @@ export class Tabs {
       const st = session.state();
       const reason = this.o.readOnly ? READ_ONLY_MESSAGE : st.kind === "closed" ? st.message : LOADING_MESSAGE;
       ed.updateOptions({ readOnly: !session.editable, readOnlyMessage: { value: reason }, ariaLabel: `${tab.path}${session.editable ? "" : " (read-only)"}` });
+      if (tab.line && session.isLoaded) this.goToLine(tab, tab.line);
       this.banner.hidden = st.kind !== "closed";
       this.banner.replaceChildren(st.kind === "closed" ? st.message : "");
       if (st.kind === "closed" && st.code === 4401) {
@@ -141,6 +145,16 @@ export class Tabs {
       this.panel.replaceChildren(...this.panelContent(tab));
     }
     this.o.changed(tab);
+  }
+
+  /** Selects a whole line (clamped to the document) and scrolls it to the middle of the editor. */
+  private goToLine(tab: Tab, line: number): void {
+    tab.line = undefined;
+    const model = this.o.editor.getModel();
+    if (!model) return;
+    const n = Math.min(Math.max(1, line), model.getLineCount());
+    this.o.editor.setSelection({ startLineNumber: n, startColumn: 1, endLineNumber: n, endColumn: model.getLineMaxColumn(n) });
+    this.o.editor.revealLineInCenter(n);
   }
 
   private panelContent(tab: Tab): Node[] {
