@@ -11,8 +11,9 @@
  * - Everything else (Python, YAML, Ruby, shell, HTML…): units by indentation — a line at the
  *   base indentation plus the deeper lines under it (and a closing `end`/`fi`/`</tag>`).
  *
- * Units of MIN_LINES or more stand alone (one function = one chunk); smaller ones (imports,
- * constants, one-liners) are grouped up to TARGET_LINES. A unit over MAX_LINES/MAX_CHARS is
+ * Units of MIN_LINES or more stand alone (one function = one chunk), and so do functions and
+ * classes of three lines or more; smaller ones (imports, constants, one-liners) are grouped up
+ * to TARGET_LINES. A unit over MAX_LINES/MAX_CHARS is
  * split by its inner structure (a class into its methods), its header line kept as context, and
  * as a last resort at blank lines. Line numbers are 1-based and inclusive.
  */
@@ -73,7 +74,8 @@ function splitRange(lines: string[], depth: number[], from: number, to: number, 
   };
   for (const u of units) {
     const size = u.end - u.start + 1;
-    if (size >= MIN_LINES) {
+    // A function or class stands alone from three lines on; other units from MIN_LINES.
+    if (size >= MIN_LINES || (size >= 3 && kindOf(lines, u) !== "block")) {
       flush();
       if (size > MAX_LINES || charsIn(lines, u) > MAX_CHARS) splitBig(lines, depth, u, context, out);
       else out.push(makeChunk(lines, u, context, kindOf(lines, u)));

@@ -83,6 +83,11 @@ export async function indexFileTexts(db: VecDatabase, embedder: Embedder, files:
   return written;
 }
 
+/** The embedding server answered that it will not embed this input (as opposed to being unavailable). */
+function refusedInput(e: unknown): boolean {
+  return e instanceof EmbedderError && (e.status === 400 || e.status === 413 || e.status === 422);
+}
+
 function markFailed(db: VecDatabase, embedder: string, files: FileToIndex[], message: string): void {
   inTransaction(db, () => {
     const up = db.prepare(
@@ -257,11 +262,22 @@ export function startSemanticIndexer(app: App, opts: { ivfMin?: number } = {}): 
       try {
         await indexFileTexts(db, embedder, files);
       } catch (e) {
-        // The server refused these inputs: note it per file, so they wait for a change instead of looping.
-        if (e instanceof EmbedderError && (e.status === 400 || e.status === 413 || e.status === 422)) markFailed(db, embedder.id, files, e.message);
-        // Anything else (server down, timeout): put them back, retried after the backoff.
-        else for (const f of files) if (!pending.has(f.fileId)) worker.enqueue(f);
-        throw e;
+        if (!refusedInput(e)) {
+          // Server down, timeout…: put them back, retried after the backoff.
+          for (const f of files) if (!pending.has(f.fileId)) worker.enqueue(f);
+          throw e;
+        }
+        // The server refused an input: find which file, one at a time, and note the error on
+        // it, so it waits for a change instead of looping while the others go through.
+        for (const f of files) {
+          try {
+            await indexFileTexts(db, embedder, [f]);
+          } catch (one) {
+            if (!refusedInput(one)) throw one;
+            markFailed(db, embedder.id, [f], (one as Error).message);
+            worker.lastError = { message: `${f.path}: ${(one as Error).message}`, at: Date.now() };
+          }
+        }
       }
       did = true;
     }

@@ -65,6 +65,19 @@ describe("semantic search", () => {
     expect(top.snippet.length).toBeGreaterThan(0);
     expect(top.score).toBeGreaterThan(0);
     for (const [a, b] of top.ranges ?? []) expect(top.snippet.slice(a, b).length).toBe(b - a);
+    expect(top.snippet).toContain((CORPUS["src/sales-chart.js"] as string).split("\n")[top.line - 1] as string);
+  });
+
+  test("snippets come from the right lines of a file indexed in several segments", async () => {
+    const filler = Array.from({ length: 2500 }, (_, i) => `const value${i} = ${i} * 2; // plain filler line number ${i}`);
+    const text = [...filler, "export function convertCelsiusToFahrenheit(celsius) {", "  return celsius * 9 / 5 + 32;", "}", ""].join("\n");
+    expect(text.length).toBeGreaterThan(3 * 32 * 1024);
+    await write(app, w.pub, "lib/temperature.js", text, w.alice);
+    await settle();
+    const [hit] = await find(w.bob, "convert celsius to fahrenheit temperature");
+    expect(hit?.path).toBe("lib/temperature.js");
+    expect(text.split("\n")[(hit?.line ?? 0) - 1]).toContain("convertCelsiusToFahrenheit");
+    expect(hit?.snippet).toContain("return celsius * 9 / 5 + 32;");
   });
 
   test("only what the caller may read, however many unreadable chunks are nearer", async () => {
@@ -169,6 +182,40 @@ describe("switching the embedder", () => {
       await settle();
       expect((await semanticStatus(app)).embedder).toBe(BUILTIN_ID);
       expect(label((await find(w.bob, "draw a bar chart"))[0] as { projectId: string; path: string })).toBe("pub:src/sales-chart.js");
+    } finally {
+      _testHooks.check = undefined;
+      fake.stop(true);
+    }
+  });
+
+  test("an input the server refuses is noted on its file; the other files of its batch are embedded", async () => {
+    await write(app, w.pub, "notes/poison.txt", "POISON: this text makes the fake server answer 400\n", w.alice);
+    await settle();
+    const fake = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req) {
+        const body = (await req.json()) as { model: string; input: string[] };
+        if (body.input.some((t) => t.includes("POISON"))) return Response.json({ error: "input rejected" }, { status: 400 });
+        return Response.json({ model: body.model, embeddings: body.input.map((t) => Array.from({ length: 8 }, (_, i) => (t.length % (i + 2)) + 1)) });
+      },
+    });
+    _testHooks.check = async (url) => ({ url: new URL(url), host: "127.0.0.1", port: fake.port as number, addresses: ["127.0.0.1"] });
+    try {
+      await saveEmbedderConfig(app, { kind: "ollama", url: `http://127.0.0.1:${fake.port}`, model: "picky" }, w.admin.id);
+      semantic.wake();
+      await settle();
+      const status = await semanticStatus(app);
+      expect(status.done).toBe(status.files);
+      expect(status.lastError).toMatch(/^notes\/poison\.txt: .*HTTP 400: input rejected/);
+      const db = vectorDb(app);
+      const rows = db.prepare("SELECT f.path, s.chunks, s.error FROM search_semantic_files s JOIN search_files f ON f.id = s.file_id WHERE f.project_id = ?").all([w.pub.id]) as { path: string; chunks: number; error: string | null }[];
+      expect(rows.filter((r) => r.error !== null).map((r) => r.path)).toEqual(["notes/poison.txt"]);
+      expect(rows.filter((r) => r.error === null && r.chunks > 0).length).toBe(rows.length - 1);
+      await saveEmbedderConfig(app, { kind: "builtin" }, w.admin.id);
+      semantic.wake();
+      await settle();
+      expect(Number((db.prepare("SELECT count(*) AS n FROM search_semantic_files WHERE error IS NOT NULL").get([]) as { n: number }).n)).toBe(0);
     } finally {
       _testHooks.check = undefined;
       fake.stop(true);

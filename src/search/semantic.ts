@@ -130,40 +130,57 @@ function toHits(db: VecDatabase, scored: Scored[], query: string, limit: number)
     .all([JSON.stringify(scored.map((s) => s.id))]) as ChunkRow[];
   const byId = new Map(rows.map((r) => [Number(r.id), r]));
   const perFile = new Map<number, number>();
-  const words = queryWords(query);
-  const hits: CodeHit[] = [];
+  const picked: { row: ChunkRow; score: number }[] = [];
   for (const s of scored) {
     const r = byId.get(s.id);
     if (!r) continue;
     const seen = perFile.get(r.file_id) ?? 0;
     if (seen >= PER_FILE) continue;
     perFile.set(r.file_id, seen + 1);
-    const lines = chunkLines(db, r);
-    const best = bestLine(lines, words);
-    const from = Math.max(0, best - 1);
-    const to = Math.min(lines.length - 1, best + 1);
-    const shown = lines.slice(from, to + 1).map((l) => (l.length > MAX_SNIPPET_LINE ? `${l.slice(0, MAX_SNIPPET_LINE)}…` : l));
-    const snippet = shown.join("\n");
-    hits.push({ projectId: r.project_id, path: r.path, line: Number(r.start_line) + best, snippet, score: Math.round(s.score * 10_000) / 10_000, ranges: rangesOf(snippet, words) });
-    if (hits.length === limit) break;
+    picked.push({ row: r, score: s.score });
+    if (picked.length === limit) break;
   }
-  return hits;
+  const lines = chunkLines(db, picked.map((p) => p.row));
+  const words = queryWords(query);
+  return picked.map(({ row, score }, i) => {
+    const own = lines[i] ?? [""];
+    const best = bestLine(own, words);
+    const shown = own.slice(Math.max(0, best - 1), Math.min(own.length, best + 2)).map((l) => (l.length > MAX_SNIPPET_LINE ? `${l.slice(0, MAX_SNIPPET_LINE)}…` : l));
+    const snippet = shown.join("\n");
+    return { projectId: row.project_id, path: row.path, line: Number(row.start_line) + best, snippet, score: Math.round(score * 10_000) / 10_000, ranges: rangesOf(snippet, words) };
+  });
 }
 
-/** The chunk's lines, from the indexed text (search_segments, written by code search). */
-function chunkLines(db: VecDatabase, r: ChunkRow): string[] {
+/**
+ * Each chunk's lines, from the indexed text (search_segments, written by code search): only the
+ * segments that overlap a chunk, for all chunks in one statement. A segment covers its start
+ * line up to the next segment's start line (it may end inside a line the next one continues).
+ */
+function chunkLines(db: VecDatabase, chunks: ChunkRow[]): string[][] {
+  if (chunks.length === 0) return [];
   const segs = db
-    .prepare("SELECT start_line, text FROM search_segments WHERE id BETWEEN ? * 256 AND ? * 256 + 255 AND start_line <= ? ORDER BY id")
-    .all([r.file_id, r.file_id, r.end_line]) as { start_line: number; text: string }[];
-  let first = 0;
-  segs.forEach((s, i) => {
-    if (Number(s.start_line) <= r.start_line) first = i;
+    .prepare(
+      `SELECT CAST(j.key AS INTEGER) AS i, s.start_line, s.text FROM json_each(?) j
+       CROSS JOIN search_segments s ON s.id BETWEEN json_extract(j.value, '$[0]') * 256 AND json_extract(j.value, '$[0]') * 256 + 255
+       WHERE s.start_line <= json_extract(j.value, '$[2]')
+         AND coalesce((SELECT n.start_line FROM search_segments n WHERE n.id = s.id + 1 AND n.file_id = s.file_id), 9e18) >= json_extract(j.value, '$[1]')
+       ORDER BY i, s.id`,
+    )
+    .all([JSON.stringify(chunks.map((c) => [c.file_id, c.start_line, c.end_line]))]) as { i: number; start_line: number; text: string }[];
+  const texts = chunks.map(() => ({ base: 0, parts: [] as string[] }));
+  for (const seg of segs) {
+    const t = texts[Number(seg.i)];
+    if (!t) continue;
+    if (t.parts.length === 0) t.base = Number(seg.start_line);
+    t.parts.push(String(seg.text));
+  }
+  return chunks.map((c, i) => {
+    const t = texts[i] as { base: number; parts: string[] };
+    // The overlapping segments are consecutive pieces of the file: joined, its text from line `base`.
+    const all = t.parts.join("").split("\n");
+    const out = all.slice(c.start_line - t.base, c.end_line - t.base + 1).map((l) => l.replace(/\r$/, ""));
+    return out.length > 0 ? out : [""];
   });
-  const base = Number(segs[first]?.start_line ?? r.start_line);
-  // Segments are consecutive pieces of the file: joined, they are its text from line `base`.
-  const lines = segs.slice(first).map((s) => String(s.text)).join("").split("\n");
-  const out = lines.slice(r.start_line - base, r.end_line - base + 1).map((l) => l.replace(/\r$/, ""));
-  return out.length > 0 ? out : [""];
 }
 
 function queryWords(q: string): Set<string> {
