@@ -8,6 +8,7 @@
  *
  * Both can be pinned to one CPU with `taskset`, and both report CPU time and RSS from /proc.
  */
+import { freePort } from "./common.ts";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -45,13 +46,6 @@ export function pinned(cpu: number | undefined, cmd: string[]): string[] {
   return cpu === undefined || !hasTaskset ? cmd : ["taskset", "-c", String(cpu), ...cmd];
 }
 
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port;
-  void probe.stop(true);
-  if (port === undefined) throw new Error("could not find a free port");
-  return port;
-}
 
 /** The caller's environment without WOVE_* (only what the benchmark sets configures Wove). */
 function cleanEnv(): Record<string, string> {

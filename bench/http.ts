@@ -25,6 +25,7 @@
  * floor for the server, not its ceiling. Prints a markdown table for
  * docs/PERFORMANCE.md; progress goes to stderr.
  */
+import { freePort } from "./common.ts";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -101,13 +102,6 @@ for (const kv of flags.env ?? []) {
   extraEnv[m[1] ?? ""] = m[2] ?? "";
 }
 
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port;
-  void probe.stop(true);
-  if (port === undefined) throw new Error("could not find a free port");
-  return port;
-}
 
 function cli(args: string[], dataDir: string): string {
   const r = spawnSync(wove[0] ?? "", [...wove.slice(1), ...args, "--data", dataDir], { env: baseEnv, encoding: "utf8" });

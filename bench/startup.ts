@@ -10,6 +10,7 @@
  * machine has (the first run may pay for reading the binary from disk; min and
  * max show it). Prints a markdown table for docs/PERFORMANCE.md.
  */
+import { freePort } from "./common.ts";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
@@ -40,13 +41,6 @@ if (!Number.isInteger(runs) || runs < 1 || !Number.isFinite(idleMs) || idleMs < 
 }
 
 /** A port that was free a moment ago (the kernel picks it; we release it for wove). */
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port;
-  void probe.stop(true);
-  if (port === undefined) throw new Error("could not find a free port");
-  return port;
-}
 
 /** Resident memory of a process in KiB, from /proc (Linux only). */
 function rssKiB(pid: number): number | undefined {

@@ -26,6 +26,7 @@
  * which the queue then redoes. Every other table keeps the main connection's FULL. (Statements
  * of both connections run on this one thread, so they never wait on each other's locks.)
  */
+import { nap } from "../lib/nap.ts";
 import { createClient, type Client, type InStatement } from "@libsql/client";
 import type { App } from "../core/app.ts";
 import { onFilesChanged, type FilesChanged } from "../projects/files.ts";
@@ -131,7 +132,6 @@ export function startSearchIndexer(app: App, opts: { pollMs?: number } = {}): Se
   const writer = openWriter(app);
   const client = writer.client;
   let stopped = false;
-  let wakeUp: (() => void) | null = null;
   let seenVersion = -1;
   let leaseRenewedAt = 0;
   let holding = false;
@@ -143,21 +143,11 @@ export function startSearchIndexer(app: App, opts: { pollMs?: number } = {}): Se
   let busy = false;
   let current: { entry: Entry; done: number; total: number; savedAt: number } | null = null;
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        wakeUp = null;
-        resolve();
-      }, ms);
-      wakeUp = () => {
-        clearTimeout(t);
-        wakeUp = null;
-        resolve();
-      };
-    });
+  const napper = nap();
+  const sleep = napper.sleep;
   const wake = () => {
     nudged = true;
-    wakeUp?.();
+    napper.wake();
   };
 
   async function lease(): Promise<boolean> {
@@ -354,7 +344,7 @@ export function startSearchIndexer(app: App, opts: { pollMs?: number } = {}): Se
     async stop() {
       stopped = true;
       unlisten();
-      wakeUp?.();
+      napper.wake();
       await loop;
       running.delete(app);
       if (holding) {

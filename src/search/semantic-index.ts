@@ -21,6 +21,7 @@
  * A failing embedder (server down) is retried with backoff up to MAX_BACKOFF_MS; the last error
  * shows on the admin page (semanticStatus).
  */
+import { nap } from "../lib/nap.ts";
 import type { App } from "../core/app.ts";
 import type { VecDatabase } from "../db/vec.ts";
 import { indexedText } from "./code.ts";
@@ -165,23 +166,12 @@ export function startSemanticIndexer(app: App, opts: { ivfMin?: number } = {}): 
   let lastBacklogAt = Date.now();
   let seenEmbedder = "";
   let stopped = false;
-  let wakeUp: (() => void) | null = null;
   let idleWaiters: (() => void)[] = [];
   let backoff = 0;
   let loop: Promise<void> = Promise.resolve();
   const pause = () => new Promise<void>((r) => setImmediate(r));
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        wakeUp = null;
-        resolve();
-      }, ms);
-      wakeUp = () => {
-        clearTimeout(t);
-        wakeUp = null;
-        resolve();
-      };
-    });
+  const napper = nap();
+  const sleep = napper.sleep;
 
   const worker: Worker = {
     lastError: null,
@@ -191,14 +181,14 @@ export function startSemanticIndexer(app: App, opts: { ivfMin?: number } = {}): 
       if (f.text !== undefined && pendingChars + f.text.length > MAX_PENDING_CHARS) f = { ...f, text: undefined };
       pendingChars += f.text?.length ?? 0;
       pending.set(f.fileId, f);
-      wakeUp?.();
+      napper.wake();
     },
     wake() {
-      wakeUp?.();
+      napper.wake();
     },
     async stop() {
       stopped = true;
-      wakeUp?.();
+      napper.wake();
       await loop;
       workers.delete(app);
       closeVectorDb(app);
@@ -211,7 +201,7 @@ export function startSemanticIndexer(app: App, opts: { ivfMin?: number } = {}): 
           resolve();
         });
         backlogFrom ??= 0;
-        wakeUp?.();
+        napper.wake();
       });
     },
   };
