@@ -12,6 +12,7 @@ import { startAutosave } from "../projects/autosave.ts";
 import { startTechWatch } from "../projects/techstack.ts";
 import { closeCollab } from "../collab/rooms.ts";
 import { startSearchIndexer } from "../search/indexer.ts";
+import { startSemanticIndexer } from "../search/semantic-index.ts";
 
 function gitVersion(): string | undefined {
   const r = spawnSync("git", ["--version"], { encoding: "utf8" });
@@ -41,6 +42,7 @@ export async function serve(config: Config): Promise<void> {
   const autosave = startAutosave(app, config.autosaveQuietMs);
   const stopTechWatch = startTechWatch(app);
   const searchIndexer = startSearchIndexer(app);
+  const semanticIndexer = startSemanticIndexer(app);
   const prune = setInterval(() => void pruneExpiredSessions(app.db.orm).catch(() => {}), 3600_000);
   prune.unref();
   const stop = (signal: string) => {
@@ -55,6 +57,7 @@ export async function serve(config: Config): Promise<void> {
       .then(() => clearTimeout(force))
       .then(() => autosave.flush())
       .then(() => searchIndexer.stop())
+      .then(() => semanticIndexer?.stop())
       .catch((e: unknown) => log.error("shutdown step failed", { error: String(e) }))
       .finally(() => {
         autosave.stop();

@@ -33,6 +33,7 @@ import { collabRoutes } from "../collab/routes.ts";
 import { searchApiRoutes } from "../search/api-routes.ts";
 import { searchAdminRoutes } from "../admin/pages-search.tsx";
 import { searchPageRoutes } from "../search/pages-search.tsx";
+import { embedderAdminRoutes } from "../search/pages-embedder.tsx";
 
 export const allRoutes: RouteDef[] = [];
 allRoutes.push(
@@ -62,6 +63,7 @@ allRoutes.push(
   ...accountPageRoutes,
   ...adminPageRoutes,
   ...searchAdminRoutes,
+  ...embedderAdminRoutes,
   // Pages: dashboard, projects, teams
   ...dashboardRoutes,
   ...projectPageRoutes,
