@@ -38,7 +38,7 @@ export type SessionState =
   | { kind: "connecting"; pending: number }
   | { kind: "synced" }
   | { kind: "offline"; pending: number }
-  | { kind: "closed"; code: number; message: string };
+  | { kind: "closed"; code: number; message: string; reason: string };
 
 export type SessionOptions = {
   projectId: string;
@@ -90,7 +90,7 @@ export class DocSession {
   private loaded = false;
   /** Local edits not yet sent because the connection was down. */
   private pending = 0;
-  private closed: { code: number; message: string } | null = null;
+  private closed: { code: number; message: string; reason: string } | null = null;
   private destroyed = false;
 
   constructor(readonly opts: SessionOptions) {
@@ -134,7 +134,7 @@ export class DocSession {
     });
     this.provider.on("connection-close", (event: CloseEvent | null) => {
       if (event && TERMINAL.has(event.code)) {
-        this.closed = { code: event.code, message: CLOSE_MESSAGES[event.code] ?? `Closed (${event.code}).` };
+        this.closed = { code: event.code, message: CLOSE_MESSAGES[event.code] ?? `Closed (${event.code}).`, reason: event.reason };
       }
       this.changed();
     });

@@ -225,7 +225,10 @@ export class Tabs {
   }
 
   private async followMove(tab: Tab, session: DocSession): Promise<void> {
-    const to = await this.o.relocate(tab);
+    // The server names the new path in the close reason when it fits ("moved:<path>"); else look it up.
+    const st = session.state();
+    const named = st.kind === "closed" && st.reason.startsWith("moved:") ? st.reason.slice("moved:".length) : "";
+    const to = named !== "" ? named : await this.o.relocate(tab);
     // This person's own rename or move has already reopened the tab: nothing to follow.
     if (tab.session !== session || !this.tabs.includes(tab)) return;
     if (to) this.moved(tab.path, to);
