@@ -126,15 +126,24 @@ export function ensureSpace(db: VecDatabase, space: Space): Meta {
     if (known.dims !== space.dims) throw new Error(`vector space ${space.id} holds ${known.dims}-dimensional vectors, not ${space.dims}`);
     return known;
   }
-  db.prepare("INSERT OR IGNORE INTO search_vec_spaces (space, dims) VALUES (?, ?)").run([space.id, space.dims]);
-  createIndexTable(db, space.id, 1, space.dims);
+  // Generations start at the clock, so a space dropped and made again (an embedder switched
+  // away from and back) never reuses a generation number some cache may still hold.
+  const generation = Date.now();
+  db.prepare("INSERT OR IGNORE INTO search_vec_spaces (space, dims, generation) VALUES (?, ?, ?)").run([space.id, space.dims, generation]);
+  createIndexTable(db, space.id, generation, space.dims);
   return readMeta(db, space.id) as Meta;
 }
 
 type Centroids = { vectors: Float32Array[]; share: number[] };
-const centroidCache = new Map<string, Centroids>();
+/** Per connection (each database has its own spaces and generations), by space and generation. */
+const centroidCaches = new WeakMap<VecDatabase, Map<string, Centroids>>();
 
 export function centroidsOf(db: VecDatabase, space: string, generation: number): Centroids {
+  let centroidCache = centroidCaches.get(db);
+  if (!centroidCache) {
+    centroidCache = new Map();
+    centroidCaches.set(db, centroidCache);
+  }
   const key = `${space}\u0000${generation}`;
   const hit = centroidCache.get(key);
   if (hit) return hit;
@@ -231,6 +240,7 @@ export function dropOtherSpaces(db: VecDatabase, keep: string): void {
     if (m.building !== null) db.exec(`DROP TABLE IF EXISTS ${tableName(m.space, m.building)}`);
     db.prepare("DELETE FROM search_vec_centroids WHERE space = ?").run([m.space]);
     db.prepare("DELETE FROM search_vec_spaces WHERE space = ?").run([m.space]);
+    centroidCaches.get(db)?.clear();
   }
 }
 
