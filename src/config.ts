@@ -33,6 +33,36 @@ export type Config = {
   collab: CollabConfig;
   /** Code search indexes a text file's first this-many bytes (the rest of a bigger file is not searchable). */
   searchMaxFileBytes: number;
+  /** One-click deployment (src/deploy/). */
+  deploy: DeployConfig;
+};
+
+export type TlsMode = "acme" | "internal" | "off";
+export type CaddyMode = "managed" | "external" | "off";
+
+export type DeployConfig = {
+  /** The Docker Engine's API socket (a unix socket path). */
+  dockerSocket: string;
+  /** Apps are served at `<project-slug>-<owner>.<appsDomain>`. */
+  appsDomain: string;
+  /** acme (public certificates), internal (Caddy's own CA, for LANs) or off (plain HTTP). */
+  tls: TlsMode;
+  /** managed: Wove runs the `caddy` binary itself; external: Wove drives a running Caddy at caddyAdmin; off: no routing. */
+  caddy: CaddyMode;
+  /** Caddy's admin API. Managed mode picks a free loopback port when this is unset. */
+  caddyAdmin: string | null;
+  /** The managed Caddy's plain-HTTP port for apps. */
+  appsHttpPort: number;
+  /** The managed Caddy's HTTPS port (tls acme or internal). */
+  appsHttpsPort: number;
+  /** Package registry a build container may reach (npm-compatible URL); null = builds have no network. */
+  mirror: string | null;
+  /** Default per-deployment limits; the admin can change them in the admin area. */
+  cpus: number;
+  memoryBytes: number;
+  pids: number;
+  /** How long a stopped-to-be container keeps serving after a switch, ms. */
+  graceMs: number;
 };
 
 export type CollabConfig = {
@@ -130,6 +160,47 @@ export function loadConfig(flags: ConfigInput = {}, env: Record<string, string |
       materialiseMs: Math.min(2000, durationFrom("WOVE_COLLAB_MATERIALISE", env.WOVE_COLLAB_MATERIALISE ?? "500ms")),
     },
     searchMaxFileBytes: searchMaxFile(env.WOVE_SEARCH_MAX_FILE ?? "1m"),
+    deploy: deployConfig(env),
+  };
+}
+
+function choice<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new ConfigError(`${name} must be ${allowed.join(", ").replace(/, ([^,]*)$/, " or $1")}, got "${raw}"`);
+}
+
+function urlFrom(name: string, raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.protocol === "http:" || u.protocol === "https:") return raw.replace(/\/+$/, "");
+  } catch {
+    // reported below
+  }
+  throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+}
+
+function deployConfig(env: Record<string, string | undefined>): DeployConfig {
+  const domain = (env.WOVE_APPS_DOMAIN ?? "apps.localhost").trim().toLowerCase().replace(/^\.+|\.+$/g, "");
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain) || domain.length > 200) {
+    throw new ConfigError(`WOVE_APPS_DOMAIN must be a domain name like apps.example.org, got "${env.WOVE_APPS_DOMAIN}"`);
+  }
+  const cpus = Number(env.WOVE_DEPLOY_CPUS ?? "1");
+  if (!Number.isFinite(cpus) || cpus < 0.1 || cpus > 64) throw new ConfigError(`WOVE_DEPLOY_CPUS must be a number from 0.1 to 64, got "${env.WOVE_DEPLOY_CPUS}"`);
+  const memoryBytes = sizeFrom("WOVE_DEPLOY_MEMORY", env.WOVE_DEPLOY_MEMORY ?? "512m");
+  if (memoryBytes < 16 * 1024 ** 2) throw new ConfigError(`WOVE_DEPLOY_MEMORY must be at least 16m, got "${env.WOVE_DEPLOY_MEMORY}"`);
+  return {
+    dockerSocket: (env.WOVE_DOCKER_SOCKET ?? "/var/run/docker.sock").replace(/^unix:\/\//, ""),
+    appsDomain: domain,
+    tls: choice("WOVE_TLS", env.WOVE_TLS ?? "off", ["acme", "internal", "off"] as const),
+    caddy: choice("WOVE_CADDY", env.WOVE_CADDY ?? "managed", ["managed", "external", "off"] as const),
+    caddyAdmin: env.WOVE_CADDY_ADMIN ? urlFrom("WOVE_CADDY_ADMIN", env.WOVE_CADDY_ADMIN) : null,
+    appsHttpPort: intFrom("WOVE_APPS_HTTP_PORT", env.WOVE_APPS_HTTP_PORT ?? "80", 0, 65535),
+    appsHttpsPort: intFrom("WOVE_APPS_HTTPS_PORT", env.WOVE_APPS_HTTPS_PORT ?? "443", 0, 65535),
+    mirror: env.WOVE_DEPLOY_MIRROR ? urlFrom("WOVE_DEPLOY_MIRROR", env.WOVE_DEPLOY_MIRROR) : null,
+    cpus,
+    memoryBytes,
+    pids: intFrom("WOVE_DEPLOY_PIDS", env.WOVE_DEPLOY_PIDS ?? "256", 16, 100_000),
+    graceMs: durationFrom("WOVE_DEPLOY_GRACE", env.WOVE_DEPLOY_GRACE ?? "10s"),
   };
 }
 

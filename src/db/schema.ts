@@ -281,3 +281,33 @@ export const searchVecCentroids = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.space, t.generation, t.cell] })],
 );
+
+// One-click deployment (0007_deploy.sql).
+export const deployments = sqliteTable("deployments", {
+  id: text("id").primaryKey(),
+  projectId: text("project_id").notNull(),
+  number: integer("number").notNull(),
+  status: text("status", { enum: ["queued", "building", "starting", "live", "failed", "stopped", "superseded"] }).notNull(),
+  kind: text("kind", { enum: ["static", "bun", "dockerfile"] }),
+  plan: text("plan"),
+  rollbackOf: text("rollback_of"),
+  image: text("image"),
+  containerId: text("container_id"),
+  hostPort: integer("host_port"),
+  error: text("error"),
+  restarts: integer("restarts").notNull().default(0),
+  createdBy: text("created_by"),
+  createdAt: integer("created_at").notNull(),
+  startedAt: integer("started_at"),
+  liveAt: integer("live_at"),
+  finishedAt: integer("finished_at"),
+});
+
+export const deployDomains = sqliteTable("deploy_domains", {
+  domain: text("domain").primaryKey(),
+  projectId: text("project_id").notNull(),
+  createdBy: text("created_by"),
+  createdAt: integer("created_at").notNull(),
+  verifiedBy: text("verified_by"),
+  verifiedAt: integer("verified_at"),
+});

@@ -5,6 +5,7 @@ import m0003 from "./0003_tags.sql" with { type: "text" };
 import m0004 from "./0004_collab.sql" with { type: "text" };
 import m0005 from "./0005_search.sql" with { type: "text" };
 import m0006 from "./0006_semantic.sql" with { type: "text" };
+import m0007 from "./0007_deploy.sql" with { type: "text" };
 
 export const migrations: { id: string; sql: string }[] = [
   { id: "0001_init", sql: m0001 },
@@ -13,4 +14,5 @@ export const migrations: { id: string; sql: string }[] = [
   { id: "0004_collab", sql: m0004 },
   { id: "0005_search", sql: m0005 },
   { id: "0006_semantic", sql: m0006 },
+  { id: "0007_deploy", sql: m0007 },
 ];
