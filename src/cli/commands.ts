@@ -11,6 +11,7 @@ import { serve } from "./serve.ts";
 import { forgetOldKeys, forgottenMessage, rotatedMessage, rotateKey, RotateKeyError } from "./rotate-key.ts";
 import { VERSION } from "./version.ts";
 import { reindex, ReindexError } from "./reindex.ts";
+import { IMAGES_COMMANDS, imagesBuild } from "./images.ts";
 
 const dataFlag = { type: "string", help: "Data directory (env WOVE_DATA_DIR; default ./data)", placeholder: "DIR" } as const;
 
@@ -72,6 +73,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       project: { type: "string", help: "Only this project (its id)", placeholder: "ID" },
     },
   },
+  ...IMAGES_COMMANDS,
 };
 
 const TOP_HELP = `Wove ${VERSION} — self-hosted browser development platform
@@ -85,6 +87,7 @@ Commands:
   admin token           Create an API token
   admin rotate-key      Replace the key that seals stored secrets
   admin reindex         Rebuild the search index
+  images build          Build the runtime images deployments run in
   help [command]        Show help
   --version             Print the version
 
@@ -103,13 +106,14 @@ export async function runCli(argv: string[]): Promise<number> {
     console.log(VERSION);
     return 0;
   }
-  const name = first === "admin" ? `admin ${second ?? ""}` : first;
+  const group = first === "admin" || first === "images";
+  const name = group ? `${first} ${second ?? ""}` : first;
   const spec = COMMANDS[name];
   if (!spec) {
     console.error(`wove: unknown command "${name.trim()}"\n\n${TOP_HELP}`);
     return 2;
   }
-  const rest = argv.slice(first === "admin" ? 2 : 1);
+  const rest = argv.slice(group ? 2 : 1);
   try {
     const flags = parseFlags(rest, spec);
     if (!flags) {
@@ -156,6 +160,8 @@ export async function runCli(argv: string[]): Promise<number> {
         app.close();
         return 0;
       }
+      case "images build":
+        return await imagesBuild(config, { force: flags.force === true });
       case "admin reindex": {
         const app = await openApp(config);
         try {
