@@ -2,12 +2,13 @@
 import type { Child, Html } from "../web/jsx/jsx-runtime.ts";
 import type { User } from "../db/schema.ts";
 
-export type AdminSection = "overview" | "users" | "invites";
+export type AdminSection = "overview" | "users" | "invites" | "deploy";
 
 const SECTIONS: [AdminSection, string, string][] = [
   ["overview", "Overview", "/admin"],
   ["users", "Users", "/admin/users"],
   ["invites", "Invites", "/admin/invites"],
+  ["deploy", "Deployments", "/admin/deploy"],
 ];
 
 export function AdminTabs(p: { current: AdminSection }): Html {

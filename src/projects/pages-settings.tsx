@@ -2,6 +2,7 @@
  * Project settings (project admins): name, description, visibility, whether it is offered as a
  * template, environment variables, and deleting the project after typing its name.
  */
+import { projectDomainsCard } from "../admin/pages-deploy.tsx";
 import type { Ctx } from "../server/guard.ts";
 import { html, redirect } from "../server/http.ts";
 import { doc, Layout } from "../web/layout.tsx";
@@ -93,6 +94,7 @@ export async function showSettings(ctx: Ctx | FormCtx, state: SettingsState = {}
             savedName={envNote("env_saved")}
             deletedName={envNote("env_deleted")}
           />
+          {await projectDomainsCard(ctx)}
           <section class="card danger-zone" aria-labelledby="danger-heading">
             <h2 id="danger-heading">Delete this project</h2>
             <p>
