@@ -13,6 +13,7 @@ import { startTechWatch } from "../projects/techstack.ts";
 import { closeCollab } from "../collab/rooms.ts";
 import { startSearchIndexer } from "../search/indexer.ts";
 import { startSemanticIndexer } from "../search/semantic-index.ts";
+import { closeDeploy, startDeploy } from "../deploy/start.ts";
 
 function gitVersion(): string | undefined {
   const r = spawnSync("git", ["--version"], { encoding: "utf8" });
@@ -43,6 +44,8 @@ export async function serve(config: Config): Promise<void> {
   const stopTechWatch = startTechWatch(app);
   const searchIndexer = startSearchIndexer(app);
   const semanticIndexer = startSemanticIndexer(app);
+  // Live apps come back (containers adopted or restarted, routes rebuilt) without holding up the server.
+  void startDeploy(app);
   const prune = setInterval(() => void pruneExpiredSessions(app.db.orm).catch(() => {}), 3600_000);
   prune.unref();
   const stop = (signal: string) => {
@@ -58,6 +61,7 @@ export async function serve(config: Config): Promise<void> {
       .then(() => autosave.flush())
       .then(() => searchIndexer.stop())
       .then(() => semanticIndexer?.stop())
+      .then(() => closeDeploy(app))
       .catch((e: unknown) => log.error("shutdown step failed", { error: String(e) }))
       .finally(() => {
         autosave.stop();

@@ -42,7 +42,7 @@ export type Limits = { cpus: number; memoryBytes: number; pids: number };
 
 /** Everything needed to create one app container with Wove's isolation rules. */
 export type RunSpec = {
-  /** Container name, unique per deployment: `wove-<deploymentId>`. */
+  /** Container name, unique per start: `wove-<deploymentId>-<time>`. */
   name: string;
   image: string;
   /** null = the image's own CMD (dockerfile projects). */
@@ -70,6 +70,8 @@ export type AppRoute = {
 /** Labels on every container and image Wove makes, so a restarted Wove can find its own. */
 export const LABEL = {
   managed: "org.wove.managed",
+  /** Which Wove made it: several instances may share one Docker host, and each reconciles only its own. */
+  instance: "org.wove.instance",
   project: "org.wove.project",
   deployment: "org.wove.deployment",
   role: "org.wove.role", // "app" | "build"

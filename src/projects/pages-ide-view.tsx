@@ -12,6 +12,7 @@ import type { VersionJson } from "./versions.ts";
 import { comboLabel, EDITOR_KEYS, SHORTCUTS } from "../web/islands/ide/shortcut-list.ts";
 import { blobUrl, editUrl, encodePath, projectUrl, RelTime } from "./pages-ui.tsx";
 import { FileTree } from "./pages-view.tsx";
+import { DEPLOY_CSS, DEPLOY_JS, deployUrl } from "../deploy/pages-deploy-view.tsx";
 
 export const ISLAND_JS = "/assets/islands/ide/ide.js";
 export const ISLAND_CSS = "/assets/islands/ide/ide.css";
@@ -88,6 +89,9 @@ export function IdeShell(p: IdeShellProps): Html {
               {fallback.label}
             </span>
           </a>
+          <a class="btn small" id="ide-deploy-toggle" href={deployUrl(project.id)} aria-label="Deploy" title="Deploy this project and watch its log">
+            <span class="codicon codicon-rocket" aria-hidden="true"></span> <span class="ide-hide-narrow">Deploy</span>
+          </a>
           <button type="button" class="small" id="ide-help-button" aria-haspopup="dialog" aria-controls="ide-help" title="Keyboard shortcuts (?)">
             <span aria-hidden="true">?</span>
             <span class="visually-hidden">Keyboard shortcuts</span>
@@ -125,13 +129,38 @@ export function IdeShell(p: IdeShellProps): Html {
           </div>
           <StatusBar project={project} version={p.version} canWrite={canWrite} />
         </section>
+        <DeployPanel projectId={project.id} />
       </div>
       <HelpDialog canWrite={canWrite} />
       <QuickOpenDialog />
       {canWrite ? <PromptDialog /> : null}
       {canWrite ? <ConfirmDialog /> : null}
       {canWrite ? <input type="file" id="ide-upload" multiple hidden aria-hidden="true" tabindex="-1" /> : null}
+      <link rel="stylesheet" href={DEPLOY_CSS} />
+      <script src={DEPLOY_JS} defer></script>
     </div>
+  );
+}
+
+/**
+ * The Deploy panel beside the editor: public/deploy.js opens it from the bar's Deploy link and
+ * loads the Deploy page's view into it (the same server-rendered fragment); without JavaScript
+ * that link simply opens the Deploy page.
+ */
+function DeployPanel(p: { projectId: string }): Html {
+  return (
+    <aside class="ide-deploy" id="ide-deploy" aria-labelledby="ide-deploy-heading" data-src={`${deployUrl(p.projectId)}?panel=1`} hidden>
+      <div class="ide-deploy-head">
+        <h2 id="ide-deploy-heading">Deploy</h2>
+        <a class="small" href={deployUrl(p.projectId)} title="The project's Deploy page">
+          Full page
+        </a>
+        <button type="button" class="icon" id="ide-deploy-close" aria-label="Close the Deploy panel" title="Close (Escape)">
+          <span class="codicon codicon-close" aria-hidden="true"></span>
+        </button>
+      </div>
+      <div class="ide-deploy-body" id="ide-deploy-body"></div>
+    </aside>
   );
 }
 

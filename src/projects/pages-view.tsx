@@ -17,7 +17,7 @@ export type ProjectHeaderProps = {
   canAdmin: boolean;
   /** Writers get a "Save version" button (it leads to the history page's form). */
   canWrite?: boolean;
-  tab: "code" | "history" | "settings";
+  tab: "code" | "history" | "deploy" | "settings";
   /** Signed-in readers get the "Fork" button (with the fork count). */
   canFork?: boolean;
   /** The source of a fork as the viewer may know it (see forkedFromFor in pages-fork.tsx). */
@@ -88,6 +88,11 @@ export function ProjectHeader(p: ProjectHeaderProps): Html {
           <li>
             <a href={`${projectUrl(project.id)}/history`} aria-current={p.tab === "history" ? "page" : undefined}>
               History
+            </a>
+          </li>
+          <li>
+            <a href={`${projectUrl(project.id)}/deploy`} aria-current={p.tab === "deploy" ? "page" : undefined}>
+              Deploy
             </a>
           </li>
           {p.canAdmin ? (

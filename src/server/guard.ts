@@ -88,6 +88,11 @@ export type RouteDef = {
    * upgrade (see server.ts), which is what WebSocket clients can read.
    */
   websocket?: boolean;
+  /**
+   * For project:* routes whose :id names something inside a project (a deployment): finds that
+   * project's id, or null when there is no such thing (answered as 404 with `noun`).
+   */
+  projectOf?: { noun: string; find: (app: App, id: string) => Promise<string | null> };
   /** The token scope the route needs when it is not the method's (read for GET, else write). */
   scope?: Scope;
   /** Response description for the OpenAPI document. */
@@ -196,8 +201,10 @@ async function authorize(def: RouteDef, ctx: Ctx<unknown, unknown>): Promise<voi
   }
   const id = ctx.params.id ?? "";
   if (p.startsWith("project:")) {
-    const { project, level } = await projectAccess(ctx.app.db.orm, actor, id);
-    if (!project || level === "none") throw actor.kind === "anonymous" ? loginOrUnauthorized(def, ctx.url, ctx.request) : notFound("Project");
+    const projectId = def.projectOf ? await def.projectOf.find(ctx.app, id) : id;
+    const noun = def.projectOf?.noun ?? "Project";
+    const { project, level } = projectId === null ? { project: undefined, level: "none" as const } : await projectAccess(ctx.app.db.orm, actor, projectId);
+    if (!project || level === "none") throw actor.kind === "anonymous" ? loginOrUnauthorized(def, ctx.url, ctx.request) : notFound(noun);
     const need = p === "project:read" ? "read" : p === "project:write" ? "write" : "admin";
     if (!atLeast(level, need)) {
       throw actor.kind === "anonymous" ? loginOrUnauthorized(def, ctx.url, ctx.request) : forbidden(`You need ${need} access to this project.`);

@@ -34,6 +34,9 @@ import { searchApiRoutes } from "../search/api-routes.ts";
 import { searchAdminRoutes } from "../admin/pages-search.tsx";
 import { searchPageRoutes } from "../search/pages-search.tsx";
 import { embedderAdminRoutes } from "../search/pages-embedder.tsx";
+import { deployApiRoutes } from "../deploy/api-routes.ts";
+import { deployPageRoutes } from "../deploy/pages-deploy.tsx";
+import { deployAdminRoutes, projectDomainRoutes } from "../admin/pages-deploy.tsx";
 
 export const allRoutes: RouteDef[] = [];
 allRoutes.push(
@@ -52,6 +55,7 @@ allRoutes.push(
   ...starApiRoutes,
   ...versionApiRoutes,
   ...searchApiRoutes,
+  ...deployApiRoutes,
   // git clone / push over HTTP
   ...gitHttpRoutes,
   // Collaborative editing: y-websocket sockets and document ids
@@ -64,15 +68,18 @@ allRoutes.push(
   ...adminPageRoutes,
   ...searchAdminRoutes,
   ...embedderAdminRoutes,
+  ...deployAdminRoutes,
   // Pages: dashboard, projects, teams
   ...dashboardRoutes,
   ...projectPageRoutes,
   ...editPageRoutes,
   ...ideRoutes,
+  ...deployPageRoutes,
   ...searchPageRoutes,
   ...historyPageRoutes,
   ...forkPageRoutes,
   ...envPageRoutes,
+  ...projectDomainRoutes,
   ...starPageRoutes,
   ...teamPageRoutes,
   // Pages (and the explore JSON twin): explore, profiles

@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createDeployment, finishDeployment } from "../../src/deploy/deployments.ts";
 import { loadConfig } from "../../src/config.ts";
 import { openApp, type App } from "../../src/core/app.ts";
 import type { Project, Team, User } from "../../src/db/schema.ts";
@@ -42,6 +43,7 @@ export type Credentials = {
 
 export type World = {
   n: number;
+  deploymentId: string;
   actors: Record<SignedIn, Credentials>;
   /** A team member (role member) that routes about "another user" act on. */
   target: User;
@@ -73,7 +75,8 @@ export async function openHarness(routes?: RouteDef[]): Promise<Harness> {
   let logs: string[] = [];
   setLogSink((text) => logs.push(text));
   const dir = mkdtempSync(join(tmpdir(), "wove-matrix-"));
-  const app = await openApp(loadConfig({ data: dir }, { WOVE_IMPORT_GIT_ALLOW: "git.example.com" }));
+  // Deploying is off: an allowed Deploy press answers 503 at once instead of starting Caddy.
+  const app = await openApp(loadConfig({ data: dir }, { WOVE_IMPORT_GIT_ALLOW: "git.example.com", WOVE_CADDY: "off" }));
   // Only this test's throwaway database: no fsync per row keeps hundreds of fixtures fast.
   await app.db.client.execute("PRAGMA synchronous=OFF");
   const server = createServer(app, routes ? { routes } : {});
@@ -121,7 +124,10 @@ export async function openHarness(routes?: RouteDef[]): Promise<Harness> {
       const invite = await createInvite(orm, actors.admin.user, { role: "member" });
       const reset = await createPasswordReset(orm, target.email);
       if (!reset) throw new Error("could not create a password reset link for the fixture");
-      return { n, actors, target, team, project, versionId, envName, inviteToken: invite.token, inviteId: invite.link.id, resetToken: reset.token };
+      // An ended deployment: deployment routes find the project through it.
+      const deployment = await createDeployment(orm, project, actors.owner.user.id);
+      await finishDeployment(orm, deployment.id, "failed", "matrix");
+      return { n, actors, target, team, project, versionId, envName, inviteToken: invite.token, inviteId: invite.link.id, resetToken: reset.token, deploymentId: deployment.id };
     },
     close() {
       app.close();
@@ -139,9 +145,12 @@ export function fillPath(def: RouteDef, world: World, actor: ActorName): string 
     if (whole === "*") return special?.wildcard ?? "README.md";
     switch (name) {
       case "id":
+        if (def.projectOf?.noun === "Deployment") return world.deploymentId;
         if (def.permission.startsWith("project:")) return world.project.id;
         if (def.permission.startsWith("team:")) return world.team.id;
         throw new Error(`${def.method} ${def.path}: ":id" on a route whose permission (${def.permission}) names neither a project nor a team`);
+      case "did":
+        return world.deploymentId;
       case "userId":
         return world.target.id;
       case "tokenId":

@@ -94,6 +94,8 @@ export type StartOptions = {
   /** Reuse a data dir (restart after a crash); default: a fresh temp dir, removed on stop(). */
   dataDir?: string;
   env?: Record<string, string>;
+  /** The executable to run instead of `woveCommand()` (e.g. a freshly built dist/wove). */
+  command?: string[];
 };
 
 export class TestServer implements OutputSource {
@@ -127,7 +129,7 @@ export class TestServer implements OutputSource {
 
   static async start(opts: StartOptions = {}): Promise<TestServer> {
     const dataDir = opts.dataDir ?? freshDataDir();
-    const [cmd, ...pre] = woveCommand();
+    const [cmd, ...pre] = opts.command ?? woveCommand();
     const proc = spawn(cmd as string, [...pre, "serve", "--port", "0", "--host", "127.0.0.1", "--data", dataDir], {
       cwd: ROOT,
       env: childEnv(opts.env ?? {}),
