@@ -311,3 +311,157 @@ export const deployDomains = sqliteTable("deploy_domains", {
   verifiedBy: text("verified_by"),
   verifiedAt: integer("verified_at"),
 });
+
+// AI assistant (0008_ai.sql).
+export const aiProviders = sqliteTable("ai_providers", {
+  id: text("id").primaryKey(),
+  kind: text("kind").notNull(),
+  name: text("name").notNull(),
+  url: text("url").notNull(),
+  apiKeySealed: text("api_key_sealed"),
+  enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  position: integer("position").notNull(),
+  options: text("options").notNull().default("{}"),
+  createdBy: text("created_by"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const aiPolicies = sqliteTable("ai_policies", {
+  task: text("task", { enum: ["chat", "code-edit", "summarise", "embed"] }).primaryKey(),
+  chain: text("chain").notNull(),
+  updatedBy: text("updated_by"),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const aiPrices = sqliteTable(
+  "ai_prices",
+  {
+    providerId: text("provider_id").notNull(),
+    model: text("model").notNull(),
+    inputMicrosPerMtok: integer("input_micros_per_mtok").notNull().default(0),
+    outputMicrosPerMtok: integer("output_micros_per_mtok").notNull().default(0),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.providerId, t.model] })],
+);
+
+export const aiUsage = sqliteTable("ai_usage", {
+  id: integer("id").primaryKey(),
+  at: integer("at").notNull(),
+  userId: text("user_id"),
+  teamId: text("team_id"),
+  projectId: text("project_id"),
+  conversationId: text("conversation_id"),
+  task: text("task").notNull(),
+  providerId: text("provider_id").notNull(),
+  model: text("model").notNull(),
+  tokensIn: integer("tokens_in").notNull().default(0),
+  tokensOut: integer("tokens_out").notNull().default(0),
+  latencyMs: integer("latency_ms").notNull().default(0),
+  ttftMs: integer("ttft_ms"),
+  costMicros: integer("cost_micros").notNull().default(0),
+  status: text("status", { enum: ["ok", "error", "cancelled"] }).notNull(),
+  error: text("error"),
+});
+
+export const aiQuotas = sqliteTable(
+  "ai_quotas",
+  {
+    scope: text("scope", { enum: ["default", "user", "team"] }).notNull(),
+    subjectId: text("subject_id").notNull(),
+    dailyTokens: integer("daily_tokens"),
+    requestsPerMinute: integer("requests_per_minute"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.subjectId] })],
+);
+
+export const aiConversations = sqliteTable("ai_conversations", {
+  id: text("id").primaryKey(),
+  userId: text("user_id").notNull(),
+  projectId: text("project_id"),
+  title: text("title").notNull().default(""),
+  shared: integer("shared", { mode: "boolean" }).notNull().default(false),
+  summary: text("summary"),
+  summaryUpto: integer("summary_upto"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const aiMessages = sqliteTable("ai_messages", {
+  id: integer("id").primaryKey(),
+  conversationId: text("conversation_id").notNull(),
+  role: text("role", { enum: ["system", "user", "assistant", "tool"] }).notNull(),
+  content: text("content").notNull(),
+  meta: text("meta").notNull().default("{}"),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const aiActions = sqliteTable("ai_actions", {
+  id: text("id").primaryKey(),
+  conversationId: text("conversation_id"),
+  projectId: text("project_id").notNull(),
+  userId: text("user_id"),
+  summary: text("summary").notNull().default(""),
+  edits: text("edits").notNull(),
+  status: text("status", { enum: ["proposed", "applied", "discarded", "conflict"] }).notNull(),
+  createdAt: integer("created_at").notNull(),
+  appliedAt: integer("applied_at"),
+  appliedBy: text("applied_by"),
+});
+
+export const aiAgentLogs = sqliteTable("ai_agent_logs", {
+  id: integer("id").primaryKey(),
+  runId: text("run_id").notNull(),
+  conversationId: text("conversation_id"),
+  agent: text("agent").notNull(),
+  at: integer("at").notNull(),
+  text: text("text").notNull(),
+});
+
+export const prompts = sqliteTable("prompts", {
+  id: text("id").primaryKey(),
+  ownerId: text("owner_id").notNull(),
+  teamId: text("team_id"),
+  visibility: text("visibility", { enum: ["private", "team", "instance"] }).notNull(),
+  name: text("name").notNull(),
+  description: text("description").notNull().default(""),
+  currentVersion: integer("current_version").notNull().default(1),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const promptVersions = sqliteTable(
+  "prompt_versions",
+  {
+    promptId: text("prompt_id").notNull(),
+    version: integer("version").notNull(),
+    body: text("body").notNull(),
+    variables: text("variables").notNull().default("[]"),
+    note: text("note").notNull().default(""),
+    createdBy: text("created_by"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.promptId, t.version] })],
+);
+
+export const promptVotes = sqliteTable(
+  "prompt_votes",
+  {
+    promptId: text("prompt_id").notNull(),
+    userId: text("user_id").notNull(),
+    value: integer("value").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.promptId, t.userId] })],
+);
+
+export const promptUses = sqliteTable("prompt_uses", {
+  id: integer("id").primaryKey(),
+  promptId: text("prompt_id").notNull(),
+  version: integer("version").notNull(),
+  userId: text("user_id"),
+  at: integer("at").notNull(),
+  feedback: integer("feedback"),
+});

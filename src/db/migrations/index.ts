@@ -6,6 +6,7 @@ import m0004 from "./0004_collab.sql" with { type: "text" };
 import m0005 from "./0005_search.sql" with { type: "text" };
 import m0006 from "./0006_semantic.sql" with { type: "text" };
 import m0007 from "./0007_deploy.sql" with { type: "text" };
+import m0008 from "./0008_ai.sql" with { type: "text" };
 
 export const migrations: { id: string; sql: string }[] = [
   { id: "0001_init", sql: m0001 },
@@ -15,4 +16,5 @@ export const migrations: { id: string; sql: string }[] = [
   { id: "0005_search", sql: m0005 },
   { id: "0006_semantic", sql: m0006 },
   { id: "0007_deploy", sql: m0007 },
+  { id: "0008_ai", sql: m0008 },
 ];
