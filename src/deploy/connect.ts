@@ -27,13 +27,15 @@ export function dockerEngine(client: docker.DockerClient, dataDir: string): Engi
   let images: Promise<{ runtime: string; static: string }> | null = null;
   return {
     ensureImages(onLog) {
-      // One build at a time, shared by deployments that ask together; a failure is retried next time.
+      // One check-or-build at a time, shared by deployments that ask together. Not kept once done:
+      // an admin may remove the images (docker rmi), and the next deploy must build them again.
       if (!images) {
         const building: Promise<{ runtime: string; static: string }> = ensureRuntimeImages(client, { executable: process.execPath, onLog }).then((r) => ({ runtime: r.runtime, static: r.static }));
-        building.catch(() => {
-          images = null;
-        });
         images = building;
+        void building.then(
+          () => (images = null),
+          () => (images = null),
+        );
       }
       return images;
     },
