@@ -128,6 +128,10 @@ describe("deploying the Bun template", () => {
     expect(d).toMatchObject({ status: "live", kind: "bun", number: 1, url: `http://${host}:${appsPort}` });
     first = d;
     expect(await viaCaddy(host, "/health")).toEqual({ status: 200, body: '{"status":"ok"}' });
+    // What `curl -H 'Host: notes-api-ada.apps.test' http://127.0.0.1:<port>/` shows: the app itself.
+    const root = await viaCaddy(host, "/");
+    expect(root.status).toBe(200);
+    expect(JSON.parse(root.body)).toMatchObject({ name: "Notes API" });
     // The log tells the story: the plan, the container, the health check, the URL.
     const log = await logOf(d.id);
     expect(log).toContain("Healthy after");

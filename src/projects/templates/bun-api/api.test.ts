@@ -19,6 +19,12 @@ test("health", async () => {
   expect(await res.json()).toEqual({ status: "ok" });
 });
 
+test("the root lists the endpoints", async () => {
+  const res = await fetch(`${base}/`);
+  expect(res.status).toBe(200);
+  expect(((await res.json()) as { endpoints: string[] }).endpoints).toContain("POST /notes");
+});
+
 test("add, list, read and delete a note", async () => {
   const created = await post("/notes", JSON.stringify({ text: "  buy milk " }));
   expect(created.status).toBe(201);

@@ -57,6 +57,10 @@ export async function handle(req: Request): Promise<Response> {
   const method = req.method;
   try {
     if (pathname === "/health") return json({ status: "ok" });
+    if (pathname === "/" && method === "GET") {
+      // A map of the API for whoever opens the address in a browser or with curl.
+      return json({ name: "Notes API", endpoints: ["GET /health", "GET /notes", "POST /notes", "GET /notes/:id", "DELETE /notes/:id"] });
+    }
 
     if (pathname === "/notes") {
       if (method === "GET") return json([...notes.values()].reverse());
