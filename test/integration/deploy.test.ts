@@ -235,6 +235,27 @@ describe("deploying the Bun template", () => {
     const after = (await docker.docker.listContainers({ filters: { label: [`${LABEL.project}=${project}`] } })).map((c) => c.Id);
     expect(after).toEqual(before);
   }, 120_000);
+  it("a Wove killed mid-build marks that deployment failed on restart; the live app keeps answering", async () => {
+    await put(project, "package.json", JSON.stringify({ name: "notes", private: true, scripts: { start: "bun run index.ts", build: "bun -e 'await Bun.sleep(30000)'" } }, null, 2));
+    const r = await srv.api("POST", `/api/v1/projects/${project}/deployments`, { token: adaToken });
+    const id = (r.json as { id: string }).id;
+    await waitFor("the build to start", async () => (await logOf(id)).includes("$ bun run build"), 60_000);
+    await srv.kill9();
+    // Caddy and the app are processes of their own: the app still answers while Wove is down.
+    expect((await viaCaddy(host, "/health")).status).toBe(200);
+    srv = await TestServer.start({ command: [binary], dataDir, env: serverEnv() });
+    // The restarted Wove reconciles in the background: the cut-short deployment becomes failed.
+    let d: DeploymentJson | undefined;
+    await waitFor("the interrupted deployment to be marked failed", async () => {
+      d = (await srv.api("GET", `/api/v1/deployments/${id}`, { token: adaToken })).json as DeploymentJson;
+      return d.status !== "building";
+    }, 30_000);
+    await waitFor("the app to answer through the new Caddy", async () => (await viaCaddy(host, "/health")).status === 200, 30_000);
+    expect(d!.status).toBe("failed");
+    expect(d!.error).toContain("Wove stopped while this deployment was in progress");
+    // The build container of the killed run is removed by the same reconcile.
+    await waitFor("the orphaned build container to be removed", async () => (await docker.docker.listContainers({ all: true, filters: { label: [`${LABEL.deployment}=${id}`] } })).length === 0, 30_000);
+  }, 180_000);
 });
 
 describe("deploying the static-site template", () => {
