@@ -235,6 +235,19 @@ describe("deploying the Bun template", () => {
     const after = (await docker.docker.listContainers({ filters: { label: [`${LABEL.project}=${project}`] } })).map((c) => c.Id);
     expect(after).toEqual(before);
   }, 120_000);
+  it("an app whose container dies is restarted (with backoff) and reported", async () => {
+    const [c] = await docker.docker.listContainers({ filters: { label: [`${LABEL.project}=${project}`, `${LABEL.role}=app`] } });
+    await docker.docker.getContainer(c!.Id).kill();
+    await waitFor("the app to answer from a new container", async () => (await viaCaddy(host, "/health")).status === 200 && (await docker.docker.listContainers({ filters: { label: [`${LABEL.project}=${project}`, `${LABEL.role}=app`] } }))[0]?.Id !== c!.Id, 30_000);
+    type Listing = { live: string; deployments: (DeploymentJson & { restarts: number })[] };
+    const listing = async () => (await srv.api("GET", `/api/v1/projects/${project}/deployments`, { token: adaToken })).json as Listing;
+    await waitFor("the restart to be counted", async () => {
+      const l = await listing();
+      return l.deployments.find((d) => d.id === l.live)?.restarts === 1;
+    }, 10_000);
+    expect(await logOf((await listing()).live)).toContain("restarting (attempt 1)");
+  }, 60_000);
+
   it("a Wove killed mid-build marks that deployment failed on restart; the live app keeps answering", async () => {
     await put(project, "package.json", JSON.stringify({ name: "notes", private: true, scripts: { start: "bun run index.ts", build: "bun -e 'await Bun.sleep(30000)'" } }, null, 2));
     const r = await srv.api("POST", `/api/v1/projects/${project}/deployments`, { token: adaToken });
