@@ -1,5 +1,5 @@
 /**
- * `bun run test` / `npm test`: every test — unit (src/**), integration
+ * `bun run test` / `npm test`: every test — unit (src/**, plugins/**), integration
  * (test/integration) and end-to-end in Chromium (test/e2e) — in one `bun test`
  * run, its output streamed as it comes, then one plain closing line
  * `N passed, N failed[, N skipped]` counted from bun's summary, which CI reads.
@@ -13,7 +13,7 @@ import { buildIslands } from "./build-islands.ts";
 const root = resolve(import.meta.dir, "..");
 const extra = process.argv.slice(2);
 const hasPathFilter = extra.some((a) => !a.startsWith("-"));
-const args = ["test", ...(hasPathFilter ? [] : ["./src", "./test"]), ...extra];
+const args = ["test", ...(hasPathFilter ? [] : ["./src", "./test", "./plugins"]), ...extra];
 
 const started = performance.now();
 // The end-to-end tests load the IDE island from public/islands/: build it when its inputs changed.

@@ -14,6 +14,7 @@ import { closeCollab } from "../collab/rooms.ts";
 import { startSearchIndexer } from "../search/indexer.ts";
 import { startSemanticIndexer } from "../search/semantic-index.ts";
 import { closeDeploy, startDeploy } from "../deploy/start.ts";
+import { loadPlugins, pluginsDirFor } from "../ai/plugins.ts";
 
 function gitVersion(): string | undefined {
   const r = spawnSync("git", ["--version"], { encoding: "utf8" });
@@ -26,6 +27,8 @@ export async function serve(config: Config): Promise<void> {
   const vec = app.db.file ? checkVectorExtension() : "not loaded (remote libSQL: native vector functions are used)";
   const git = gitVersion();
   if (!git) log.warn("git was not found on PATH; project history and git over HTTP need it (Debian: apt-get install git)");
+  // Model-provider plugins: the built-ins plus folders an admin dropped in (logged and skipped when broken).
+  await loadPlugins(pluginsDirFor(config.dataDir));
   const server = createServer(app).listen({ port: config.port, hostname: config.host });
   const port = server.server?.port ?? config.port;
   // With --port 0 the real port is known only now; an explicit WOVE_BASE_URL always wins.
