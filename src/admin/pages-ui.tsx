@@ -2,13 +2,14 @@
 import type { Child, Html } from "../web/jsx/jsx-runtime.ts";
 import type { User } from "../db/schema.ts";
 
-export type AdminSection = "overview" | "users" | "invites" | "deploy";
+export type AdminSection = "overview" | "users" | "invites" | "deploy" | "ai";
 
 const SECTIONS: [AdminSection, string, string][] = [
   ["overview", "Overview", "/admin"],
   ["users", "Users", "/admin/users"],
   ["invites", "Invites", "/admin/invites"],
   ["deploy", "Deployments", "/admin/deploy"],
+  ["ai", "AI", "/admin/ai"],
 ];
 
 export function AdminTabs(p: { current: AdminSection }): Html {

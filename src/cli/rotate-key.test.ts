@@ -70,7 +70,7 @@ describe("rotate-key", () => {
     if (!before || !after) return;
     expect(after.equals(before)).toBe(false);
     expect(after.length).toBe(32);
-    expect(r.counts).toEqual({ "project environment variables": 3 });
+    expect(r.counts).toEqual({ "project environment variables": 3, "AI provider API keys": 0 });
     expect(r.changedMeanwhile).toBe(0);
     expect(readKeyFile(r.oldKeyFile)?.equals(before)).toBe(true);
     expect(mode(r.oldKeyFile)).toBe(0o600);
@@ -95,7 +95,7 @@ describe("rotate-key", () => {
     if (!current) throw new Error("no key file");
     await expect(envForDeploy(app.db.orm, current, project.id)).rejects.toMatchObject({ code: "unreadable_secret" });
     const r = await forgetOldKeys({ dataDir: dir, db: app.db, current });
-    expect(r.counts).toEqual({ "project environment variables": 1 });
+    expect(r.counts).toEqual({ "project environment variables": 1, "AI provider API keys": 0 });
     expect(r.deleted.length).toBe(1);
     expect(oldKeyFiles(dir)).toEqual([]);
     expect(await envForDeploy(app.db.orm, current, project.id)).toEqual({ ...EXPECTED, LATE: "late-plain" });

@@ -36,6 +36,7 @@ export type SealedColumn = { what: string; table: string; keys: string[]; value:
 /** Every sealed column of the schema. A feature that seals something adds its line here. */
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { what: "project environment variables", table: "project_env", keys: ["project_id", "name"], value: "value_sealed" },
+  { what: "AI provider API keys", table: "ai_providers", keys: ["id"], value: "api_key_sealed" },
 ];
 
 export type RotateStep = "old-key-kept" | "new-key-written" | "key-replaced" | "committed";
@@ -111,7 +112,8 @@ function keepOldKey(dataDir: string, bytes: Buffer): string {
 type Row = { column: SealedColumn; keys: InValue[]; sealed: string };
 
 async function readSealed(client: Client, column: SealedColumn): Promise<Row[]> {
-  const rs = await client.execute(`SELECT ${[...column.keys, column.value].join(", ")} FROM ${column.table}`);
+  // A NULL is no secret (a provider without an API key): nothing to re-seal.
+  const rs = await client.execute(`SELECT ${[...column.keys, column.value].join(", ")} FROM ${column.table} WHERE ${column.value} IS NOT NULL`);
   return rs.rows.map((r) => ({ column, keys: column.keys.map((_, i) => r[i] ?? null), sealed: String(r[column.keys.length]) }));
 }
 
