@@ -6,7 +6,7 @@ import { and, desc, eq, inArray, lt, or, type SQL } from "drizzle-orm";
 import type { Orm } from "../db/client.ts";
 import { events } from "../db/schema.ts";
 
-export type SubjectType = "user" | "team" | "project" | "file" | "token" | "session" | "instance";
+export type SubjectType = "user" | "team" | "project" | "file" | "token" | "session" | "instance" | "prompt";
 
 export type NewEvent = {
   actorId: string | null;

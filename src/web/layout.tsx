@@ -9,7 +9,7 @@ export type LayoutProps = {
   actor: Actor;
   /** CSRF token for the logout form and htmx posts (hx-headers on body). */
   csrf?: string;
-  active?: "dashboard" | "teams" | "admin" | "account" | "explore" | "search";
+  active?: "dashboard" | "teams" | "admin" | "account" | "explore" | "search" | "prompts";
   children?: Child;
   wide?: boolean;
 };
@@ -41,6 +41,7 @@ export function Layout(p: LayoutProps): Html {
               <a href="/teams" aria-current={p.active === "teams" ? "page" : undefined}>Teams</a>
               <a href="/explore" aria-current={p.active === "explore" ? "page" : undefined}>Explore</a>
               <a href="/search" aria-current={p.active === "search" ? "page" : undefined}>Search</a>
+              <a href="/prompts" aria-current={p.active === "prompts" ? "page" : undefined}>Prompts</a>
               {user.role === "admin" ? (
                 <a href="/admin" aria-current={p.active === "admin" ? "page" : undefined}>Admin</a>
               ) : null}
