@@ -12,6 +12,7 @@ import { forgetOldKeys, forgottenMessage, rotatedMessage, rotateKey, RotateKeyEr
 import { VERSION } from "./version.ts";
 import { reindex, ReindexError } from "./reindex.ts";
 import { IMAGES_COMMANDS, imagesBuild } from "./images.ts";
+import { PROVIDER_COMMANDS, providerAction, providerAdd, providerAddFlags } from "./provider.ts";
 
 const dataFlag = { type: "string", help: "Data directory (env WOVE_DATA_DIR; default ./data)", placeholder: "DIR" } as const;
 
@@ -74,6 +75,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   ...IMAGES_COMMANDS,
+  ...PROVIDER_COMMANDS,
 };
 
 const TOP_HELP = `Wove ${VERSION} — self-hosted browser development platform
@@ -87,6 +89,7 @@ Commands:
   admin token           Create an API token
   admin rotate-key      Replace the key that seals stored secrets
   admin reindex         Rebuild the search index
+  admin provider add    Add an AI model provider
   images build          Build the runtime images deployments run in
   help [command]        Show help
   --version             Print the version
@@ -113,7 +116,8 @@ export async function runCli(argv: string[]): Promise<number> {
     console.error(`wove: unknown command "${name.trim()}"\n\n${TOP_HELP}`);
     return 2;
   }
-  const rest = argv.slice(group ? 2 : 1);
+  const sub = name === "admin provider" ? providerAction(argv.slice(2)) : undefined;
+  const rest = sub ? sub.rest : argv.slice(group ? 2 : 1);
   try {
     const flags = parseFlags(rest, spec);
     if (!flags) {
@@ -159,6 +163,11 @@ export async function runCli(argv: string[]): Promise<number> {
         console.log(token);
         app.close();
         return 0;
+      }
+      case "admin provider": {
+        const f = providerAddFlags(sub?.action, flags);
+        if (typeof f === "string") throw new UsageError(f, helpText(spec));
+        return await providerAdd(config, f);
       }
       case "images build":
         return await imagesBuild(config, { force: flags.force === true });

@@ -36,6 +36,13 @@ import { searchPageRoutes } from "../search/pages-search.tsx";
 import { embedderAdminRoutes } from "../search/pages-embedder.tsx";
 import { deployApiRoutes } from "../deploy/api-routes.ts";
 import { deployPageRoutes } from "../deploy/pages-deploy.tsx";
+import { aiAdminPageRoutes } from "../admin/pages-ai.tsx";
+import { aiAdminApiRoutes } from "../ai/admin-api-routes.ts";
+import { promptApiRoutes } from "../ai/prompt-routes.ts";
+import { promptPageRoutes } from "../ai/pages-prompts.tsx";
+import { aiActionApiRoutes } from "../ai/actions-routes.ts";
+import { aiApiRoutes } from "../ai/api-routes.ts";
+import { aiActionPageRoutes } from "../ai/pages-actions.tsx";
 import { deployAdminRoutes, projectDomainRoutes } from "../admin/pages-deploy.tsx";
 
 export const allRoutes: RouteDef[] = [];
@@ -56,6 +63,10 @@ allRoutes.push(
   ...versionApiRoutes,
   ...searchApiRoutes,
   ...deployApiRoutes,
+  ...aiAdminApiRoutes,
+  ...promptApiRoutes,
+  ...aiActionApiRoutes,
+  ...aiApiRoutes,
   // git clone / push over HTTP
   ...gitHttpRoutes,
   // Collaborative editing: y-websocket sockets and document ids
@@ -69,12 +80,15 @@ allRoutes.push(
   ...searchAdminRoutes,
   ...embedderAdminRoutes,
   ...deployAdminRoutes,
+  ...aiAdminPageRoutes,
   // Pages: dashboard, projects, teams
   ...dashboardRoutes,
   ...projectPageRoutes,
   ...editPageRoutes,
   ...ideRoutes,
   ...deployPageRoutes,
+  ...promptPageRoutes,
+  ...aiActionPageRoutes,
   ...searchPageRoutes,
   ...historyPageRoutes,
   ...forkPageRoutes,
