@@ -212,12 +212,16 @@ export class Tabs {
     if (!s) return;
     const st = s.state();
     tab.el.dataset.state = st.kind;
+    if (st.kind === "closed") tab.el.dataset.close = `${st.code} ${st.reason}`;
+    else delete tab.el.dataset.close;
     tab.el.classList.toggle("ide-tab-pending", (st.kind === "offline" || st.kind === "connecting") && st.pending > 0);
     if (st.kind === "closed" && st.code === 4415) {
       s.destroy(true);
       tab.session = null;
       tab.state = "binary";
-    } else if (st.kind === "closed" && st.code === 4301 && !this.relocating.has(s)) {
+    } else if (st.kind === "closed" && (st.code === 4301 || st.code === 4404) && !this.relocating.has(s)) {
+      // 4404 too: a socket that was (re)connecting while someone moved the file misses the 4301
+      // and finds nothing at the old path; the document may still be found at its new one.
       this.relocating.add(s);
       void this.followMove(tab, s);
     }
@@ -251,6 +255,7 @@ export class Tabs {
       tab.el.title = next;
       const name = tab.el.querySelector(".ide-tab-name");
       if (name) name.textContent = baseName(next);
+      tab.el.querySelector(".ide-tab-close")?.setAttribute("aria-label", `Close ${next}`);
       if (tab === this.active) void this.connect(tab);
     }
     this.remember();
