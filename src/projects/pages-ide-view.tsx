@@ -13,6 +13,7 @@ import { comboLabel, EDITOR_KEYS, SHORTCUTS } from "../web/islands/ide/shortcut-
 import { blobUrl, editUrl, encodePath, projectUrl, RelTime } from "./pages-ui.tsx";
 import { FileTree } from "./pages-view.tsx";
 import { DEPLOY_CSS, DEPLOY_JS, deployUrl } from "../deploy/pages-deploy-view.tsx";
+import { AssistantPanel, AssistantToggle, CHAT_CSS } from "../ai/pages-chat-panel.tsx";
 
 export const ISLAND_JS = "/assets/islands/ide/ide.js";
 export const ISLAND_CSS = "/assets/islands/ide/ide.css";
@@ -89,6 +90,7 @@ export function IdeShell(p: IdeShellProps): Html {
               {fallback.label}
             </span>
           </a>
+          {p.user.id ? <AssistantToggle projectId={project.id} /> : null}
           <a class="btn small" id="ide-deploy-toggle" href={deployUrl(project.id)} aria-label="Deploy" title="Deploy this project and watch its log">
             <span class="codicon codicon-rocket" aria-hidden="true"></span> <span class="ide-hide-narrow">Deploy</span>
           </a>
@@ -130,6 +132,7 @@ export function IdeShell(p: IdeShellProps): Html {
           <StatusBar project={project} version={p.version} canWrite={canWrite} />
         </section>
         <DeployPanel projectId={project.id} />
+        {p.user.id ? <AssistantPanel project={project} /> : null}
       </div>
       <HelpDialog canWrite={canWrite} />
       <QuickOpenDialog />
@@ -137,6 +140,7 @@ export function IdeShell(p: IdeShellProps): Html {
       {canWrite ? <ConfirmDialog /> : null}
       {canWrite ? <input type="file" id="ide-upload" multiple hidden aria-hidden="true" tabindex="-1" /> : null}
       <link rel="stylesheet" href={DEPLOY_CSS} />
+      {p.user.id ? <link rel="stylesheet" href={CHAT_CSS} /> : null}
       <script src={DEPLOY_JS} defer></script>
     </div>
   );

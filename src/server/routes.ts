@@ -42,6 +42,8 @@ import { promptApiRoutes } from "../ai/prompt-routes.ts";
 import { promptPageRoutes } from "../ai/pages-prompts.tsx";
 import { aiActionApiRoutes } from "../ai/actions-routes.ts";
 import { aiApiRoutes } from "../ai/api-routes.ts";
+import { aiChatApiRoutes } from "../ai/chat-routes.ts";
+import { aiChatPageRoutes } from "../ai/pages-chat.tsx";
 import { aiActionPageRoutes } from "../ai/pages-actions.tsx";
 import { deployAdminRoutes, projectDomainRoutes } from "../admin/pages-deploy.tsx";
 
@@ -67,6 +69,7 @@ allRoutes.push(
   ...promptApiRoutes,
   ...aiActionApiRoutes,
   ...aiApiRoutes,
+  ...aiChatApiRoutes,
   // git clone / push over HTTP
   ...gitHttpRoutes,
   // Collaborative editing: y-websocket sockets and document ids
@@ -89,6 +92,7 @@ allRoutes.push(
   ...deployPageRoutes,
   ...promptPageRoutes,
   ...aiActionPageRoutes,
+  ...aiChatPageRoutes,
   ...searchPageRoutes,
   ...historyPageRoutes,
   ...forkPageRoutes,

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDeployment, finishDeployment } from "../../src/deploy/deployments.ts";
+import { proposeAction } from "../../src/ai/actions.ts";
 import { loadConfig } from "../../src/config.ts";
 import { openApp, type App } from "../../src/core/app.ts";
 import type { Project, Team, User } from "../../src/db/schema.ts";
@@ -25,6 +26,9 @@ import { setEnv } from "../../src/projects/env.ts";
 import { csrfFor, type RouteDef } from "../../src/server/guard.ts";
 import { createServer } from "../../src/server/server.ts";
 import { setLogSink } from "../../src/lib/log.ts";
+import { addProvider } from "../../src/ai/providers.ts";
+import { createPrompt, usePrompt } from "../../src/ai/prompts.ts";
+import { appendMessages, createConversation } from "../../src/ai/conversations.ts";
 
 export const ACTORS = ["anonymous", "viewer", "member", "maintainer", "owner", "admin", "other"] as const;
 export type ActorName = (typeof ACTORS)[number];
@@ -44,6 +48,8 @@ export type Credentials = {
 export type World = {
   n: number;
   deploymentId: string;
+  /** A proposed code action on README.md (routes with `:aid`, and `:id` of code-action routes). */
+  actionId: string;
   actors: Record<SignedIn, Credentials>;
   /** A team member (role member) that routes about "another user" act on. */
   target: User;
@@ -57,6 +63,12 @@ export type World = {
   /** The open invite's id (admin routes that revoke it). */
   inviteId: string;
   resetToken: string;
+  /** An AI model provider (admin routes with `:pid`); its URL answers nothing, so a check is a quick ok: false. */
+  providerId: string;
+  /** Each signed-in actor's own prompt, shared with everyone, and one use of it by its owner (routes with `:prompt`, `:version`, `:useId`). */
+  prompts: Record<SignedIn, { id: string; useId: number }>;
+  /** Each signed-in actor's own assistant conversation (routes with `:cid`): about the project for its readers, about no project for "other". */
+  conversations: Record<SignedIn, string>;
 };
 
 export type Harness = {
@@ -127,7 +139,46 @@ export async function openHarness(routes?: RouteDef[]): Promise<Harness> {
       // An ended deployment: deployment routes find the project through it.
       const deployment = await createDeployment(orm, project, actors.owner.user.id);
       await finishDeployment(orm, deployment.id, "failed", "matrix");
-      return { n, actors, target, team, project, versionId, envName, inviteToken: invite.token, inviteId: invite.link.id, resetToken: reset.token, deploymentId: deployment.id };
+      const action = await proposeAction(app, {
+        projectId: project.id,
+        conversationId: null,
+        userId: actors.owner.user.id,
+        summary: "Matrix edit",
+        edits: [{ path: "README.md", after: "# Matrix\n\nEdited by a code action.\n" }],
+      });
+      const prompts = {} as Record<SignedIn, { id: string; useId: number }>;
+      for (const a of ACTORS) {
+        if (a === "anonymous") continue;
+        const prompt = await createPrompt(orm, actors[a].user, { name: `Matrix prompt ${n}`, body: "Matrix prompt text", visibility: "instance" });
+        prompts[a] = { id: prompt.id, useId: (await usePrompt(orm, actors[a].user, prompt.id, { values: {} })).useId };
+      }
+      const conversations = {} as Record<SignedIn, string>;
+      for (const a of ACTORS) {
+        if (a === "anonymous") continue;
+        const c = await createConversation(orm, { userId: actors[a].user.id, projectId: a === "other" ? null : project.id, title: `Matrix chat ${n}` });
+        await appendMessages(orm, c.id, [
+          { role: "user", content: "What is in README.md?" },
+          { role: "assistant", content: "A heading.", meta: { model: "matrix" } },
+        ]);
+        conversations[a] = c.id;
+      }
+      return {
+        n,
+        actors,
+        prompts,
+        conversations,
+        target,
+        team,
+        project,
+        versionId,
+        envName,
+        inviteToken: invite.token,
+        inviteId: invite.link.id,
+        resetToken: reset.token,
+        deploymentId: deployment.id,
+        actionId: action.id,
+        providerId: (await addProvider(app, { id: `matrix-${n}`, kind: "ollama", url: "http://127.0.0.1:9" }, null)).id,
+      };
     },
     close() {
       app.close();
@@ -146,11 +197,24 @@ export function fillPath(def: RouteDef, world: World, actor: ActorName): string 
     switch (name) {
       case "id":
         if (def.projectOf?.noun === "Deployment") return world.deploymentId;
+        if (def.projectOf?.noun === "Code action") return world.actionId;
         if (def.permission.startsWith("project:")) return world.project.id;
         if (def.permission.startsWith("team:")) return world.team.id;
         throw new Error(`${def.method} ${def.path}: ":id" on a route whose permission (${def.permission}) names neither a project nor a team`);
       case "did":
         return world.deploymentId;
+      case "pid":
+        return world.providerId;
+      case "aid":
+        return world.actionId;
+      case "prompt":
+        return world.prompts[actor === "anonymous" ? "other" : actor].id;
+      case "version":
+        return "1";
+      case "useId":
+        return String(world.prompts[actor === "anonymous" ? "other" : actor].useId);
+      case "cid":
+        return world.conversations[actor === "anonymous" ? "other" : actor];
       case "userId":
         return world.target.id;
       case "tokenId":

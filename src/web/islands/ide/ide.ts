@@ -7,6 +7,7 @@
 import "./ide-shell.css";
 import "./ide-overlays.css";
 import { Api, ApiFailure, baseName, encodePath, filePaths, findNode, type TreeNode } from "./api.ts";
+import { editorContextOf, startAssistant } from "./assistant.ts";
 import { RemoteCursorStyles, safeColor, type PresenceUser } from "./cursors.ts";
 import { announce, byId, h, maybeId } from "./dom.ts";
 import { SidePane } from "./drawer.ts";
@@ -196,6 +197,9 @@ function start(root: HTMLElement): void {
       announce("Back online: sending your edits.");
     },
   });
+
+  // ---- Assistant (signed-in people only: the panel is on the page for them) ----
+  startAssistant({ projectId, csrf: d.csrf, editorContext: () => editorContextOf(tabs, ed), openFile: (p) => openFile(p) });
 
   // ---- Dialogs and shortcuts ----
   const help = byId<HTMLDialogElement>("ide-help");
