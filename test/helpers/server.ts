@@ -38,8 +38,8 @@ export function freshDataDir(label = "wove-test-"): string {
 export type CliResult = { code: number; stdout: string; stderr: string };
 
 /** Runs one `wove` CLI command to completion. */
-export async function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-  const [cmd, ...pre] = woveCommand();
+export async function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; command?: string[] } = {}): Promise<CliResult> {
+  const [cmd, ...pre] = opts.command ?? woveCommand();
   const proc = Bun.spawn([cmd as string, ...pre, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: childEnv(opts.env ?? {}),

@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "../helpers/quiet.ts";
-import { ROOT, TestServer, waitFor, type TestUser } from "../helpers/server.ts";
+import { TestServer, waitFor, type TestUser } from "../helpers/server.ts";
+import { compiledWove } from "../helpers/binary.ts";
 import { ensureDocker, skipDocker } from "../helpers/docker.ts";
 import { skipCaddy } from "../helpers/caddy.ts";
 import { freePort } from "../../src/deploy/caddy-process.ts";
@@ -24,7 +25,6 @@ const it = test.skipIf(skip);
 const DOMAIN = "apps.test";
 
 let docker: DockerClient;
-let buildDir: string;
 let binary: string;
 let dataDir: string;
 let appsPort: number;
@@ -84,11 +84,7 @@ async function logOf(id: string): Promise<string> {
 beforeAll(async () => {
   if (skip) return;
   docker = (await ensureDocker()) as DockerClient;
-  buildDir = mkdtempSync(join(tmpdir(), "wove-deploy-bin-"));
-  binary = join(buildDir, "wove");
-  const built = Bun.spawn([process.execPath, join(ROOT, "scripts/build.ts"), "--outfile", binary], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(built.stdout).text(), new Response(built.stderr).text(), built.exited]);
-  if (code !== 0) throw new Error(`build failed (${code}):\n${out}\n${err}`);
+  binary = await compiledWove();
   appsPort = freePort("0.0.0.0");
   dataDir = mkdtempSync(join(tmpdir(), "wove-deploy-data-"));
   srv = await TestServer.start({ command: [binary], dataDir, env: serverEnv() });
@@ -108,7 +104,6 @@ afterAll(async () => {
   for (const p of projects) await docker.docker.getNetwork(`wove-p-${p}`).remove().catch(() => {});
   if (binary) for (const tag of [staticImageTag(binary), runtimeImageTag(binary)]) await removeImage(docker, tag).catch(() => {});
   rmSync(dataDir, { recursive: true, force: true });
-  rmSync(buildDir, { recursive: true, force: true });
 }, 60_000);
 
 describe("deploying the Bun template", () => {
