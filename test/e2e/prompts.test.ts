@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect } from "bun:test";
 import { test } from "../helpers/quiet.ts";
 import { horizontalOverflow, logIn, skipE2E, TestBrowser } from "../helpers/browser.ts";
 import { TestServer, type TestUser } from "../helpers/server.ts";
+import { buildIslands } from "../../scripts/build-islands.ts";
 
 const e2e = test.skipIf(skipE2E);
 
@@ -19,8 +20,12 @@ let promptPath = "";
 
 beforeAll(async () => {
   if (skipE2E) return;
+  await buildIslands({ ifStale: true, quiet: true });
   srv = await TestServer.start();
   ada = await srv.createUser({ email: "ada@example.com", name: "Ada Lovelace", username: "ada" });
+  // A project to open the filled-in prompt in (the assistant lives in the IDE).
+  const made = await srv.api("POST", "/api/v1/projects", { token: await srv.token(ada.email), body: { name: "Playground", visibility: "private" } });
+  expect(made.status).toBe(201);
   bob = await srv.createUser({ email: "bob@example.com", name: "Bob Builder", username: "bob" });
   browser = await TestBrowser.open();
 });
@@ -88,6 +93,11 @@ e2e("write a prompt, edit it into version 2, see the diff, vote, and fill it in"
   expect(await page.inputValue("#prompt-result")).toBe("Explain this JavaScript code to a beginner.\nKeep it under 200 words.\nUse an example.\n\nconst twice = (n) => n * 2;\n");
   await page.click("button.thumb:has-text('It worked')");
   await page.waitForSelector("button.thumb[aria-pressed=true]");
+  // Open in the assistant: the IDE's panel opens with the filled-in text in its box, not yet sent.
+  await Promise.all([page.waitForURL(/\/ide\?prompt=/), page.click(".prompt-projects a.chip:has-text('Playground')")]);
+  await page.waitForSelector("#ide[data-ready]");
+  await page.waitForFunction(() => (document.querySelector<HTMLTextAreaElement>("#ide-assistant-input")?.value ?? "").startsWith("Explain this JavaScript code"));
+  expect(await page.isVisible("#ide-assistant")).toBe(true);
   await page.goto(srv.url + promptPath);
   expect(await page.textContent(".prompt-stats tbody")).toMatch(/v2\s*\(current\)\s*1\s*1\s*0/);
 });

@@ -120,6 +120,42 @@ export class AssistantPanel {
     const saved = this.remembered();
     if (saved.open) this.open(false);
     if (saved.conversationId) void this.load(saved.conversationId, false);
+    void this.insertPrompt();
+  }
+
+  /**
+   * "Use in chat" from the prompt library: `?prompt=<id>&v=<version>[&use=<useId>][&var.<name>=…]`
+   * renders the prompt with its variables and puts the text in the box, ready to edit and send.
+   */
+  private async insertPrompt(): Promise<void> {
+    const q = new URLSearchParams(location.search);
+    const id = q.get("prompt");
+    if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return;
+    const variables: Record<string, string> = {};
+    for (const [k, v] of q) if (k.startsWith("var.")) variables[k.slice(4)] = v;
+    const version = Number(q.get("v"));
+    const useId = Number(q.get("use"));
+    const body = { variables, ...(Number.isInteger(version) && version > 0 ? { version } : {}), ...(Number.isInteger(useId) && useId > 0 ? { useId } : {}) };
+    try {
+      const res = await fetch(`/api/v1/prompts/${encodeURIComponent(id)}/render`, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "content-type": "application/json", ...(this.host.csrf ? { "x-csrf-token": this.host.csrf } : {}) },
+        body: JSON.stringify(body),
+      });
+      const data = (await res.json()) as { text?: string; error?: { message?: string } };
+      if (!res.ok || typeof data.text !== "string") {
+        this.open(false);
+        this.say(`The prompt could not be used: ${data.error?.message ?? `HTTP ${res.status}`}`);
+        return;
+      }
+      this.open(false);
+      this.input.value = data.text;
+      this.input.focus();
+      announce("The prompt is in the message box: edit it, then send.");
+    } catch {
+      this.say(`${OFFLINE.title}. ${OFFLINE.detail}`);
+    }
   }
 
   get isOpen(): boolean {
