@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, expect } from "bun:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { test, registerOutput, unregisterOutput, type OutputSource } from "../helpers/quiet.ts";
-import { logIn, skipE2E, TestBrowser } from "../helpers/browser.ts";
+import { logIn, skipE2E, TestBrowser, editorText, openIdeAt } from "../helpers/browser.ts";
 import { TestServer, waitFor, type TestUser } from "../helpers/server.ts";
 import { startFakeOllama, type FakeRequest, type FakeServer, type FakeToolCall } from "../helpers/fake-models.ts";
 import { buildIslands } from "../../scripts/build-islands.ts";
@@ -83,7 +83,7 @@ afterAll(async () => {
   await browser?.close();
   await srv?.stop();
   await ollama?.stop();
-});
+}, 120_000);
 
 /** A signed-in page in its own browser context (own cookies, own editor, own socket). */
 async function personPage(who: TestUser): Promise<{ context: BrowserContext; page: Page }> {
@@ -102,21 +102,9 @@ async function personPage(who: TestUser): Promise<{ context: BrowserContext; pag
   return { context, page };
 }
 
-async function openIde(page: Page): Promise<void> {
-  await page.goto(`${srv.url}/projects/${projectId}/ide/${FILE}`);
-  await page.waitForSelector("#ide[data-ready]");
-  await page.waitForSelector('#ide-conn[data-state="synced"]');
-  await page.waitForSelector(".monaco-editor .view-line");
-}
+/** The IDE on the test file, ready and synced. */
+const openIde = (page: Page) => openIdeAt(page, `${srv.url}/projects/${projectId}/ide/${FILE}`);
 
-/** The editor's text, line by line as Monaco renders it (the file is short, so every line is on screen). */
-function editorText(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    const lines = Array.from(document.querySelectorAll<HTMLElement>(".monaco-editor .view-lines .view-line"));
-    lines.sort((a, b) => Number.parseFloat(a.style.top) - Number.parseFloat(b.style.top));
-    return lines.map((l) => (l.textContent ?? "").replace(/\u00a0/g, " ")).join("\n");
-  });
-}
 
 /**
  * Waits (bounded) until the editor shows exactly `want` (Monaco renders the final newline as an

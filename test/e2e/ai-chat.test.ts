@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, expect } from "bun:test";
 import type { Page } from "playwright-core";
 import { test } from "../helpers/quiet.ts";
-import { horizontalOverflow, logIn, skipE2E, TestBrowser } from "../helpers/browser.ts";
+import { horizontalOverflow, logIn, skipE2E, TestBrowser, openIdeAt } from "../helpers/browser.ts";
 import { TestServer, waitFor, type TestUser } from "../helpers/server.ts";
 import { startFakeOllama, type FakeServer } from "../helpers/fake-models.ts";
 import { buildIslands } from "../../scripts/build-islands.ts";
@@ -69,13 +69,10 @@ afterAll(async () => {
   await browser?.close();
   await srv?.stop();
   await ollama?.stop();
-});
+}, 120_000);
 
-async function openIde(page: Page): Promise<void> {
-  await page.goto(`${srv.url}/projects/${projectId}/ide/${FILE}`);
-  await page.waitForSelector("#ide[data-ready]");
-  await page.waitForSelector('#ide-conn[data-state="synced"]');
-}
+/** The IDE on the test file, ready and synced. */
+const openIde = (page: Page) => openIdeAt(page, `${srv.url}/projects/${projectId}/ide/${FILE}`);
 
 async function openPanel(page: Page): Promise<void> {
   if (await page.isVisible("#ide-assistant")) return;

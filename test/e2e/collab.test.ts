@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect } from "bun:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { test } from "../helpers/quiet.ts";
 import { registerOutput, unregisterOutput, type OutputSource } from "../helpers/quiet.ts";
-import { horizontalOverflow, logIn, skipE2E, TestBrowser } from "../helpers/browser.ts";
+import { horizontalOverflow, logIn, skipE2E, TestBrowser, editorText, openIdeAt } from "../helpers/browser.ts";
 import { TestServer, waitFor, type TestUser } from "../helpers/server.ts";
 import { buildIslands } from "../../scripts/build-islands.ts";
 
@@ -44,12 +44,12 @@ beforeAll(async () => {
   expect((await srv.api("PUT", `/api/v1/projects/${projectId}/files/${FILE}`, { token, body: "const start = 1;\n" })).status).toBe(201);
   browser = await TestBrowser.open();
   registerOutput(logs);
-});
+}, 120_000);
 afterAll(async () => {
   unregisterOutput(logs);
   await browser?.close();
   await srv?.stop();
-});
+}, 120_000);
 
 /** A signed-in page in its own browser context (own cookies, own IndexedDB, own offline switch). */
 async function personPage(who: TestUser, viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
@@ -65,21 +65,9 @@ async function personPage(who: TestUser, viewport = { width: 1280, height: 800 }
   return { context, page };
 }
 
-async function openIde(page: Page): Promise<void> {
-  await page.goto(`${srv.url}/projects/${projectId}/ide/${FILE}`);
-  await page.waitForSelector("#ide[data-ready]");
-  await page.waitForSelector('#ide-conn[data-state="synced"]');
-  await page.waitForSelector(".monaco-editor .view-line");
-}
+/** The IDE on the test file, ready and synced. */
+const openIde = (page: Page) => openIdeAt(page, `${srv.url}/projects/${projectId}/ide/${FILE}`);
 
-/** The editor's text, line by line as Monaco renders it (the file is short, so every line is on screen). */
-function editorText(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    const lines = Array.from(document.querySelectorAll<HTMLElement>(".monaco-editor .view-lines .view-line"));
-    lines.sort((a, b) => Number.parseFloat(a.style.top) - Number.parseFloat(b.style.top));
-    return lines.map((l) => (l.textContent ?? "").replace(/\u00a0/g, " ")).join("\n");
-  });
-}
 
 async function waitForText(page: Page, what: string, pred: (text: string) => boolean): Promise<string> {
   let last = "";

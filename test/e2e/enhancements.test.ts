@@ -36,11 +36,11 @@ beforeAll(async () => {
   }
   browser = await TestBrowser.open();
   await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: srv.url });
-});
+}, 120_000);
 afterAll(async () => {
   await browser?.close();
   await srv?.stop();
-});
+}, 120_000);
 
 e2e("dashboard: '/' focuses the filter, typing filters the list, Escape clears it", async () => {
   const page = await browser.newPage();

@@ -26,10 +26,10 @@ beforeAll(async () => {
   projectId = (created.json as { id: string }).id;
   const longLine = `const aVeryLongIdentifierThatDoesNotWrap = ${JSON.stringify("y".repeat(300))};\n`;
   await srv.api("PUT", `/api/v1/projects/${projectId}/files/src/deeply/nested/folder/with-a-long-file-name-component.ts`, { token, body: longLine });
-});
+}, 120_000);
 afterAll(async () => {
   await srv?.stop();
-});
+}, 120_000);
 
 async function expectNoOverflow(page: Page, path: string): Promise<void> {
   const res = await page.goto(srv.url + path);

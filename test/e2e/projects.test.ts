@@ -20,11 +20,11 @@ beforeAll(async () => {
   srv = await TestServer.start();
   user = await srv.createUser({ role: "member", email: "ada@example.com", name: "Ada Lovelace", username: "ada" });
   browser = await TestBrowser.open();
-});
+}, 120_000);
 afterAll(async () => {
   await browser?.close();
   await srv?.stop();
-});
+}, 120_000);
 
 e2e("log in, create a project and a file, view it, see a bad-path error, log out", async () => {
   const page = await browser.newPage();

@@ -28,11 +28,11 @@ beforeAll(async () => {
   expect(made.status).toBe(201);
   bob = await srv.createUser({ email: "bob@example.com", name: "Bob Builder", username: "bob" });
   browser = await TestBrowser.open();
-});
+}, 120_000);
 afterAll(async () => {
   await browser?.close();
   await srv?.stop();
-});
+}, 120_000);
 
 e2e("write a prompt, edit it into version 2, see the diff, vote, and fill it in", async () => {
   const page = await browser.newPage();

@@ -26,11 +26,11 @@ beforeAll(async () => {
     srv.createUser({ role: "member", email: "bob@example.com", name: "Bob Babbage", username: "bob" }),
   ]);
   browser = await TestBrowser.open();
-});
+}, 120_000);
 afterAll(async () => {
   await browser?.close();
   await srv?.stop();
-});
+}, 120_000);
 
 e2e("template project → edit → save version → diff → restore → fork as another user → explore", async () => {
   const page = await browser.newPage();

@@ -56,11 +56,11 @@ beforeAll(async () => {
   // Indexing runs in the background: wait until both files are searchable by their owners.
   await waitFor("both files to be indexed", async () => (await resultLinks(adaToken, WORD)).length > 0 && (await resultLinks(bobToken, WORD)).length > 0, 15_000);
   browser = await TestBrowser.open();
-});
+}, 120_000);
 afterAll(async () => {
   await browser?.close();
   await srv?.stop();
-});
+}, 120_000);
 
 e2e("a user types a query, sees live results, opens one by keyboard and lands in the IDE at the line", async () => {
   const page = await browser.newPage();

@@ -16,11 +16,11 @@ beforeAll(async () => {
   if (skipE2E) return;
   srv = await TestServer.start();
   browser = await TestBrowser.open();
-});
+}, 120_000);
 afterAll(async () => {
   await browser?.close();
   await srv?.stop();
-});
+}, 120_000);
 
 e2e("the setup link printed at first start creates the first admin in the browser, once", async () => {
   expect(srv.setupUrl).toBeDefined();

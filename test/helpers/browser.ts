@@ -97,3 +97,20 @@ export async function logIn(page: Page, baseUrl: string, email: string, password
 export function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 }
+
+/** Opens the IDE at a URL and waits until the editor is ready and its document synced. */
+export async function openIdeAt(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForSelector("#ide[data-ready]");
+  await page.waitForSelector('#ide-conn[data-state="synced"]');
+  await page.waitForSelector(".monaco-editor .view-line");
+}
+
+/** The editor's text, line by line as Monaco renders it (for short files: every line is on screen). */
+export function editorText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const lines = Array.from(document.querySelectorAll<HTMLElement>(".monaco-editor .view-lines .view-line"));
+    lines.sort((a, b) => Number.parseFloat(a.style.top) - Number.parseFloat(b.style.top));
+    return lines.map((l) => (l.textContent ?? "").replace(/\u00a0/g, " ")).join("\n");
+  });
+}

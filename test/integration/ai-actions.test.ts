@@ -71,7 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await srv?.stop();
   await fake?.stop();
-});
+}, 120_000);
 
 describe("a code action through the live document", () => {
   test("proposed by an agent, applied by one person, seen by a second connected editor within a second", async () => {

@@ -68,7 +68,7 @@ afterAll(async () => {
   await srv?.stop();
   await ollama?.stop();
   await openai?.stop();
-});
+}, 120_000);
 
 test("a chat request streams through the binary from the fake Ollama, token by token", async () => {
   const r = await chat("Say something.");

@@ -28,10 +28,10 @@ beforeAll(async () => {
   srv = await TestServer.start();
   owner = await srv.createUser({ role: "member", username: "owner" });
   ownerToken = await srv.token(owner.email);
-});
+}, 120_000);
 afterAll(async () => {
   await srv?.stop();
-});
+}, 120_000);
 
 describe("CLI-made token drives the API", () => {
   test("create-user + token → /me, create a project, write a file and read it back", async () => {

@@ -70,10 +70,10 @@ let user: TestUser;
 beforeAll(async () => {
   srv = await TestServer.start();
   user = await srv.createUser({ email: "kim@example.com" });
-});
+}, 120_000);
 afterAll(async () => {
   await srv?.stop();
-});
+}, 120_000);
 
 describe("sessions", () => {
   test("logging in sets an HttpOnly, SameSite=Lax session cookie and opens the dashboard", async () => {

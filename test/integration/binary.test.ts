@@ -42,7 +42,7 @@ beforeAll(async () => {
 afterAll(() => {
   if (runDir) rmSync(runDir, { recursive: true, force: true });
   if (buildDir) rmSync(buildDir, { recursive: true, force: true });
-});
+}, 120_000);
 
 test("the executable, alone in an empty directory, serves, renders the login page and answers the API", async () => {
   expect(readdirSync(runDir)).toEqual(["wove"]);

@@ -26,10 +26,10 @@ beforeAll(async () => {
   projectId = (p.json as { id: string }).id;
   const put = await srv.api("PUT", `/api/v1/projects/${projectId}/files/src/main.ts`, { token: team.tokens.owner, body: "export const answer = 42;\n" });
   expect(put.status).toBe(201);
-});
+}, 120_000);
 afterAll(async () => {
   await srv?.stop();
-});
+}, 120_000);
 
 describe("stock y-websocket clients", () => {
   test("two writers converge, a late joiner gets everything, and the text reaches the file API within 2 s", async () => {

@@ -17,10 +17,10 @@ beforeAll(async () => {
   const u = await srv.createUser({ role: "admin" });
   token = await srv.token(u.email);
   projectId = ((await srv.api("POST", "/api/v1/projects", { token, body: { name: "Observed" } })).json as { id: string }).id;
-});
+}, 120_000);
 afterAll(async () => {
   await srv?.stop();
-});
+}, 120_000);
 
 describe("health, readiness, metrics", () => {
   test("/healthz → 200 {status:ok} as JSON", async () => {

@@ -233,7 +233,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await srv?.stop();
-});
+}, 120_000);
 
 describe("what the API finds", () => {
   test("substring: exactly the matching lines of readable, listed projects, for every kind of caller", async () => {
