@@ -5,6 +5,7 @@
  * mid-answer, and who may read or change a conversation.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
 import type { App } from "../core/app.ts";
 import type { Project, User } from "../db/schema.ts";
 import { aiConversations } from "../db/schema.ts";
@@ -22,7 +23,7 @@ import { addProvider } from "./providers.ts";
 import { saveQuota } from "./quotas-admin.ts";
 import { resetRateBuckets } from "./quotas.ts";
 import { aiChatApiRoutes } from "./chat-routes.ts";
-import type { ConversationJson, MessageJson } from "./conversations.ts";
+import { conversationMessages, type ConversationJson, type MessageJson } from "./conversations.ts";
 import type { ChatEvent } from "./types.ts";
 
 let app: App;
@@ -175,6 +176,15 @@ describe("POST /api/v1/ai/chat", () => {
     expect(final.some((m) => m.content.startsWith("turn 0:"))).toBe(false);
     expect(final.some((m) => m.content.startsWith("turn 29:"))).toBe(true);
     expect(final[final.length - 1]?.content).toBe("So what did we decide?");
+    // The summary is kept on the conversation up to the newest message it covers, which was stored with the question.
+    const cid = r.headers.get("x-conversation-id") as string;
+    const row = await app.db.orm.select().from(aiConversations).where(eq(aiConversations.id, cid)).get();
+    expect(row?.summary).toBe("We talked about foxes.");
+    const stored = await conversationMessages(app.db.orm, cid);
+    const covered = stored.filter((m) => m.id <= (row?.summaryUpto ?? 0));
+    expect(covered.length).toBeGreaterThan(0);
+    expect(final.some((m) => m.content === covered[covered.length - 1]?.content)).toBe(false);
+    expect(final.some((m) => m.content === stored[covered.length]?.content)).toBe(true);
   });
 
   test("agent mode runs the agents and streams their log before the answer", async () => {

@@ -24,13 +24,12 @@ import { projectAccess } from "../projects/access.ts";
 import { checkQuota } from "./router.ts";
 import { ChatRun, type DoneEvent } from "./chat-run.ts";
 import {
-  appendMessages,
   conversationJson,
   conversationMessages,
-  createConversation,
   deleteConversation,
   listConversations,
   messageJson,
+  newConversation,
   ownConversation,
   titleFrom,
   TITLE_MAX,
@@ -39,7 +38,7 @@ import {
   type Conversation,
 } from "./conversations.ts";
 import type { HistoryMessage } from "./context.ts";
-import type { ChatEvent } from "./types.ts";
+import type { ChatEvent, ChatMessage } from "./types.ts";
 
 /** How long the route waits for the model's first sign before it commits to a 200 stream. */
 const PRIME_MS = 1500;
@@ -72,36 +71,59 @@ async function historyOf(app: App, c: Conversation): Promise<HistoryMessage[]> {
   return rows.filter((m) => (m.role === "user" || m.role === "assistant") && m.content.trim() !== "").map((m) => ({ id: m.id, role: m.role, content: m.content }));
 }
 
+/** Waits for `p`, at most `ms`. */
+async function settledWithin(p: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 function encoder(sse: boolean): { event: (e: ChatEvent) => string; keepAlive: string } {
   return sse
     ? { event: (e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`, keepAlive: ": keep-alive\n\n" }
     : { event: (e) => `${JSON.stringify(e)}\n`, keepAlive: "\n" };
 }
 
-/** The run's events as the response body; cancelling it (the client left) stops the run. */
+/**
+ * The run's events as the response body, each written to the socket as it comes (a direct
+ * stream, flushed after every batch of events). Once the first bytes are out the question is
+ * stored (run.delivered): its database write then cannot hold up the first token. Cancelling
+ * the body, or a write finding the client gone, stops the run.
+ */
 function streamBody(run: ChatRun, format: { event: (e: ChatEvent) => string; keepAlive: string }): ReadableStream<Uint8Array> {
-  const enc = new TextEncoder();
   let timer: ReturnType<typeof setInterval> | undefined;
-  return new ReadableStream<Uint8Array>({
-    async start(controller) {
+  const source: Bun.DirectUnderlyingSource<Uint8Array> = {
+    type: "direct",
+    async pull(controller) {
       let quietSince = Date.now();
       timer = setInterval(() => {
         if (Date.now() - quietSince < KEEPALIVE_MS) return;
         quietSince = Date.now();
         try {
-          controller.enqueue(enc.encode(format.keepAlive));
+          controller.write(format.keepAlive);
+          controller.flush();
         } catch {
           clearInterval(timer);
         }
       }, 1000);
       try {
         for (let e = await run.events.next(); e !== null; e = await run.events.next()) {
-          controller.enqueue(enc.encode(format.event(e)));
+          let out = format.event(e);
+          // Events that queued up while the socket was busy go out in one write.
+          for (let more = run.events.take(); more !== null; more = run.events.take()) out += format.event(more);
+          const written = await controller.write(out);
+          controller.flush();
           quietSince = Date.now();
+          if (written === 0) {
+            run.abort();
+            return;
+          }
+          run.delivered();
         }
         controller.close();
       } catch {
-        // The client went away mid-write: cancel() below stops the run.
+        // The client went away mid-write.
+        run.abort();
       } finally {
         clearInterval(timer);
       }
@@ -110,7 +132,9 @@ function streamBody(run: ChatRun, format: { event: (e: ChatEvent) => string; kee
       clearInterval(timer);
       run.abort();
     },
-  });
+  };
+  // The DOM typings this project includes describe ReadableStream's constructor without Bun's direct sources.
+  return new ReadableStream(source as unknown as UnderlyingDefaultSource<Uint8Array>);
 }
 
 /** `stream: false`: everything the stream would carry, as one object. */
@@ -176,22 +200,20 @@ export const aiChatApiRoutes = [
       if ((b.filePath !== undefined || b.openTabs !== undefined) && !project) throw invalid("Files belong to a project: send projectId too.", { projectId: "Required with filePath or openTabs." });
       await checkQuota(app, ctx.actor, { projectId: project?.id ?? null });
 
-      const created = conversation === null;
-      conversation ??= await createConversation(app.db.orm, { userId: user.id, projectId: project?.id ?? null, title: titleFrom(question.content) });
-      const earlier = created ? [] : await historyOf(app, conversation);
-      const meta = { ...(b.filePath ? { filePath: b.filePath } : {}), ...(b.selection ? { selection: { startLine: b.selection.startLine, endLine: b.selection.endLine } } : {}) };
-      const stored = await appendMessages(app.db.orm, conversation.id, b.messages.map((m, i) => ({ role: m.role, content: m.content, meta: i === b.messages.length - 1 ? meta : {} })));
-      // Earlier messages a stateless client sent along are history too; the question is the new turn.
-      const history: HistoryMessage[] = [...earlier, ...stored.slice(0, -1).map((m) => ({ id: m.id, role: m.role, content: m.content }))];
+      // A new conversation gets its id now (X-Conversation-Id) and is stored with the question once the answer starts (chat-run.ts).
+      const isNew = conversation === null;
+      conversation ??= newConversation({ userId: user.id, projectId: project?.id ?? null, title: titleFrom(question.content) });
+      const history = isNew ? [] : await historyOf(app, conversation);
+      const questionMeta = { ...(b.filePath ? { filePath: b.filePath } : {}), ...(b.selection ? { selection: { startLine: b.selection.startLine, endLine: b.selection.endLine } } : {}) };
 
       const run = new ChatRun(app, {
         actor: ctx.actor,
         project,
         conversation,
-        created,
+        isNew,
         history,
-        turn: [{ role: "user", content: question.content }],
-        turnIds: stored.map((m) => m.id),
+        messages: b.messages as [...ChatMessage[], ChatMessage],
+        questionMeta,
         filePath: b.filePath,
         selection: b.selection,
         openTabs: b.openTabs,
@@ -201,9 +223,10 @@ export const aiChatApiRoutes = [
       ctx.request.signal.addEventListener("abort", () => run.abort(), { once: true });
       if (b.stream === false) {
         // Waits for the whole answer; a long one keeps the connection open with leading spaces (valid JSON whitespace).
-        await Promise.race([run.finished, Bun.sleep(PRIME_MS)]);
+        await settledWithin(run.finished, PRIME_MS);
         if (run.earlyError !== null) throw run.earlyError;
         run.begin();
+        run.delivered();
         const result = collect(run);
         const body = new ReadableStream<Uint8Array>({
           async start(controller) {
@@ -220,7 +243,7 @@ export const aiChatApiRoutes = [
         });
         return new Response(body, { headers: { "Content-Type": "application/json; charset=utf-8", "X-Conversation-Id": conversation.id } });
       }
-      await Promise.race([run.firstEvent, Bun.sleep(PRIME_MS)]);
+      await settledWithin(run.firstEvent, PRIME_MS);
       if (run.earlyError !== null) throw run.earlyError;
       run.begin();
       const sse = (ctx.request.headers.get("accept") ?? "").includes("text/event-stream");

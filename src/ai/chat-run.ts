@@ -5,17 +5,24 @@
  *
  * The HTTP layer (chat-routes.ts) reads the events from `run.events`. It waits up to a moment
  * for the first sign of the model (`run.firstEvent`): a failure before that — no provider, a
- * refused request, every provider of the chain down — ends the run with `run.earlyError` and undoes what it stored, so the
- * caller gets a plain HTTP error; once the route has started streaming (`run.begin()`), a
- * failure becomes an `error` event after what already arrived, and the partial answer is kept.
+ * refused request, every provider of the chain down — ends the run with `run.earlyError` and
+ * stores nothing, so the caller gets a plain HTTP error; once the route has started streaming
+ * (`run.begin()`), a failure becomes an `error` event after what already arrived, and the
+ * partial answer is kept.
+ *
+ * The question — and a new conversation with it — is stored once the first of the answer
+ * reached the client (`run.delivered()`), and always before the answer, which is stored
+ * before `done`: the database stays off the path to the first token, and an early failure
+ * leaves nothing to undo. Agent mode stores it before the agents start, since their logs and
+ * proposed actions refer to the conversation.
  */
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import type { App } from "../core/app.ts";
 import type { Actor } from "../auth/actor.ts";
 import { aiConversations, aiMessages, type Project } from "../db/schema.ts";
 import { ApiError } from "../lib/errors.ts";
-import { buildContext, DEFAULT_CONTEXT_WINDOW, routerSummariser, type HistoryMessage, type Selection } from "./context.ts";
-import { appendMessages, saveSummary, type Conversation, type MessageMeta } from "./conversations.ts";
+import { buildContext, DEFAULT_CONTEXT_WINDOW, routerSummariser, type BuiltContext, type HistoryMessage, type Selection } from "./context.ts";
+import { storeAnswer, storeTurn, type Conversation, type MessageMeta, type StoredMessage } from "./conversations.ts";
 import { routeChat } from "./router.ts";
 import { modelsOf, pickModel, resolveChain } from "./router-chain.ts";
 import { runAgents } from "./agents.ts";
@@ -26,13 +33,15 @@ export type ChatMode = "chat" | "agent";
 export type ChatInput = {
   actor: Actor;
   project: Project | null;
+  /** The conversation; a new one (`isNew`) is stored with the question. */
   conversation: Conversation;
-  /** True when this request created the conversation (undone on an early failure). */
-  created: boolean;
+  isNew: boolean;
+  /** The conversation's stored messages, oldest first. */
   history: HistoryMessage[];
-  /** The new messages, stored before the model is asked; the last is the question. */
-  turn: ChatMessage[];
-  turnIds: number[];
+  /** What the client sent: messages a stateless client carries along, then the question. */
+  messages: [...ChatMessage[], ChatMessage];
+  /** Stored with the question (the file and selection it was asked about). */
+  questionMeta: MessageMeta;
   filePath?: string;
   selection?: Selection;
   openTabs?: string[];
@@ -57,6 +66,11 @@ export class EventQueue<T> {
   end(): void {
     this.ended = true;
     this.wake?.();
+  }
+
+  /** The next event if one is waiting, else null (whether or not the queue ended). */
+  take(): T | null {
+    return this.buffer.shift() ?? null;
   }
 
   /** The next event, or null once the queue ended and is drained. */
@@ -98,6 +112,14 @@ export function errorEvent(e: unknown): Extract<ChatEvent, { type: "error" }> {
 
 const MAX_LOGS_KEPT = 300;
 
+/** A new summary with the id of the newest message it covers (known once the messages are stored). */
+function summaryToKeep(s: BuiltContext["newSummary"]): { text: string; upto: number } | null {
+  if (!s) return null;
+  const ids = s.covers.map((m) => m.id);
+  const upto = s.upto ?? (ids.every((id) => id !== undefined) && ids.length > 0 ? Math.max(...(ids as number[])) : null);
+  return upto === null ? null : { text: s.text, upto };
+}
+
 export class ChatRun {
   readonly events = new EventQueue<ChatEvent>();
   /** Settles at the first event from the model or the agents, at an early failure, or when the run ends. */
@@ -106,6 +128,8 @@ export class ChatRun {
   readonly finished: Promise<void>;
   earlyError: unknown = null;
   private started = false;
+  /** Storing the question (storeQuestion), once started. */
+  private questionWrite: Promise<StoredMessage[]> | null = null;
   private signalFirst: () => void = () => {};
   private readonly ctl = new AbortController();
 
@@ -126,6 +150,25 @@ export class ChatRun {
     this.started = true;
   }
 
+  /** The first of the answer reached the client: store the question now (it is, at the latest, before the answer). */
+  delivered(): void {
+    // A failure is handled where the answer is stored, which waits for this write.
+    if (this.questionWrite === null) this.storeQuestion().catch(() => {});
+  }
+
+  /** Stores the messages the client sent (and a new conversation), once. */
+  private storeQuestion(): Promise<StoredMessage[]> {
+    const { input } = this;
+    const last = input.messages.length - 1;
+    this.questionWrite ??= storeTurn(
+      this.app,
+      input.conversation,
+      input.isNew,
+      input.messages.map((m, i) => ({ role: m.role, content: m.content, meta: i === last ? input.questionMeta : {} })),
+    );
+    return this.questionWrite;
+  }
+
   /** Stop (the client left or pressed Stop): the model call is aborted and the partial answer kept. */
   abort(reason?: unknown): void {
     this.ctl.abort(reason ?? new DOMException("The client stopped the answer.", "AbortError"));
@@ -137,11 +180,13 @@ export class ChatRun {
     if (e.type !== "context" && e.type !== "fallback") this.signalFirst();
   }
 
+  /** Takes back the question after an early failure, if it was stored (agent mode). */
   private async undo(): Promise<void> {
+    if (this.questionWrite === null) return;
+    const stored = await this.questionWrite.catch(() => []);
     const { orm } = this.app.db;
-    const c = this.input.conversation;
-    if (this.input.created) await orm.delete(aiConversations).where(eq(aiConversations.id, c.id));
-    else for (const id of this.input.turnIds) await orm.delete(aiMessages).where(eq(aiMessages.id, id));
+    if (this.input.isNew) await orm.delete(aiConversations).where(eq(aiConversations.id, this.conversationId));
+    else if (stored.length > 0) await orm.delete(aiMessages).where(inArray(aiMessages.id, stored.map((m) => m.id)));
   }
 
   private async work(): Promise<void> {
@@ -152,6 +197,10 @@ export class ChatRun {
     let text = "";
     let done: DoneEvent["usage"] | null = null;
     let failure: unknown = null;
+    let summary: BuiltContext["newSummary"] = null;
+    // Messages a stateless client carried along are history too (they get their ids once stored); the question is the new turn.
+    const carried: HistoryMessage[] = input.messages.slice(0, -1).map((m) => ({ role: m.role, content: m.content }));
+    const question = input.messages[input.messages.length - 1] as ChatMessage;
     try {
       const contextWindow = await contextWindowFor(app, input.model);
       const built = await buildContext(app, {
@@ -160,18 +209,19 @@ export class ChatRun {
         filePath: input.filePath,
         selection: input.selection,
         openTabs: input.openTabs,
-        history: input.history,
-        turn: input.turn,
+        history: [...input.history, ...carried],
+        turn: [{ role: "user", content: question.content }],
         summary: input.conversation.summary !== null && input.conversation.summaryUpto !== null ? { text: input.conversation.summary, upto: input.conversation.summaryUpto } : null,
         contextWindow,
         summarise: routerSummariser(app, { actor: input.actor, projectId: input.project?.id ?? null, conversationId: this.conversationId, contextWindow }),
         signal,
       });
-      if (built.newSummary && built.newSummary.upto !== null) await saveSummary(app.db.orm, this.conversationId, built.newSummary.text, built.newSummary.upto);
+      summary = built.newSummary;
       meta.files = built.files;
       meta.contextTokens = built.tokens;
       this.emit({ type: "context", files: built.files, tokens: built.tokens });
       if (input.mode === "agent" && input.project) {
+        await this.storeQuestion();
         // The agents get the same prompt (the files included, the history) and add their own instructions and tools.
         await runAgents(app, input.actor, { projectId: input.project.id, conversationId: this.conversationId, messages: built.messages, signal, model: input.model }, (e) => {
           if (signal.aborted) return;
@@ -234,10 +284,21 @@ export class ChatRun {
       meta.usage = { tokensIn: usage.tokensIn, tokensOut: usage.tokensOut, latencyMs: usage.latencyMs, costMicros: usage.costMicros };
     }
     if (signal.aborted) meta.stopped = true;
+    let stored: StoredMessage[] | null = null;
     try {
-      await appendMessages(app.db.orm, this.conversationId, [{ role: "assistant", content: text, meta }]);
+      stored = await this.storeQuestion();
     } catch (e) {
-      app.log.error("ai chat: could not store the answer", { conversationId: this.conversationId, error: String(e) });
+      // Without the question the answer cannot be kept either: say so instead of `done`.
+      app.log.error("ai chat: could not store the question", { conversationId: this.conversationId, error: String(e) });
+      meta.error = { code: "not_stored", message: "The conversation could not be saved, so this answer is not kept; ask again." };
+    }
+    if (stored) {
+      carried.forEach((m, i) => (m.id = stored[i]?.id));
+      try {
+        await storeAnswer(app, this.conversationId, { role: "assistant", content: text, meta }, summaryToKeep(summary));
+      } catch (e) {
+        app.log.error("ai chat: could not store the answer", { conversationId: this.conversationId, error: String(e) });
+      }
     }
     if (meta.error) this.emit({ type: "error", ...meta.error });
     else if (!signal.aborted) this.emit({ type: "done", conversationId: this.conversationId, usage });

@@ -6,7 +6,8 @@
  *    user sees, unsaved keystrokes included), else the working tree — cut to a window around
  *    the selection when it is too long,
  * 3. chunks found by hybrid search for the question (search/hybrid.ts, in the chat's project
- *    only, which the caller can read — the route checked),
+ *    only, which the caller can read — the route checked; not for a question without a word
+ *    of three characters, such as "ok?"),
  * 4. the other open tabs, each trimmed to its first lines,
  * 5. the conversation so far: a sliding window of the newest messages that fit, and a summary
  *    of the older ones (made through the router with task "summarise", kept on the
@@ -76,8 +77,12 @@ export type BuiltContext = {
   files: IncludedFile[];
   /** Estimated tokens of the whole prompt. */
   tokens: number;
-  /** A new summary to keep on the conversation (`upto` null: it covers messages not stored yet). */
-  newSummary: { text: string; upto: number | null } | null;
+  /**
+   * A new summary to keep on the conversation: it covers the messages in `covers` (and what
+   * the previous summary covered); `upto` is the newest id among them, null while some of
+   * them are not stored yet (the caller learns their ids when it stores them).
+   */
+  newSummary: { text: string; upto: number | null; covers: HistoryMessage[] } | null;
 };
 
 /** Room for the answer: a quarter of the window, at most 1024 tokens. */
@@ -179,8 +184,8 @@ async function selectionAndCurrent(app: App, req: ContextRequest, projectId: str
   }
   const spent = parts.reduce((n, p) => n + p.file.tokens, 0);
   const currentBudget = budget.current + Math.max(0, budget.selection - spent);
-  const whole = countTokens(text) + lines.length;
-  if (whole <= currentBudget) {
+  // Counting stops once past the budget: a long file is not counted to its end only to be cut.
+  if (countTokens(text, currentBudget - lines.length) + lines.length <= currentBudget) {
     parts.push(part(path, "current", `The file open in the editor, ${path} (${lines.length} lines):`, text));
   } else {
     const [from, to] = selRange ?? [1, 1];
@@ -190,8 +195,11 @@ async function selectionAndCurrent(app: App, req: ContextRequest, projectId: str
   return parts;
 }
 
+/** A question worth searching for has a word or number of three characters or more (not "hi", "ok?", "👍"). */
+const SEARCHABLE = /[\p{L}\p{N}_]{3}/u;
+
 async function searchParts(app: App, req: ContextRequest, projectId: string, question: string, exclude: Set<string>, budget: number): Promise<Part[]> {
-  if (budget < 40 || question.trim() === "") return [];
+  if (budget < 40 || !SEARCHABLE.test(question)) return [];
   let hits;
   try {
     hits = await hybridSearch(app, req.actor, question.slice(0, 300), { limit: SEARCH_HITS, projectId });
@@ -227,7 +235,7 @@ async function searchParts(app: App, req: ContextRequest, projectId: string, que
     }
     if (pieces.length === 0) continue;
     const body = `From ${path} (found by searching the project for the question):\n${pieces.join("\n")}`;
-    const tokens = countTokens(body);
+    const tokens = countTokens(body, left);
     if (tokens > left) {
       if (left < 80) break;
       const fit = fitLines(body, left);
@@ -248,8 +256,8 @@ async function tabParts(app: App, projectId: string, tabs: string[], exclude: Se
     const text = await liveText(app, projectId, path);
     if (text === null || text.trim() === "") continue;
     const fit = fitLines(text, Math.min(TAB_MAX_TOKENS, left - 20));
-    const lines = text.split("\n").length;
-    const p = part(path, "tab", `Also open in a tab, ${path}${fit.cut ? ` (first ${fit.text.split("\n").length} of ${lines} lines)` : ""}:`, fit.text);
+    const lineCount = (t: string) => t.split("\n").length;
+    const p = part(path, "tab", `Also open in a tab, ${path}${fit.cut ? ` (first ${lineCount(fit.text)} of ${lineCount(text)} lines)` : ""}:`, fit.text);
     parts.push(p);
     exclude.add(path);
     left -= p.file.tokens;
@@ -315,7 +323,7 @@ export async function buildContext(app: App, req: ContextRequest): Promise<Built
       try {
         summaryText = await req.summarise(req.summary?.text ?? null, uncovered, req.signal);
         const ids = uncovered.map((m) => m.id);
-        newSummary = { text: summaryText, upto: ids.every((id) => id !== undefined) ? Math.max(...(ids as number[])) : null };
+        newSummary = { text: summaryText, upto: ids.every((id) => id !== undefined) ? Math.max(...(ids as number[])) : null, covers: uncovered };
       } catch (e) {
         if (req.signal.aborted) throw e;
         // Without a summary the older messages are simply left out; the answer can still come.

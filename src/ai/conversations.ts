@@ -11,7 +11,7 @@
  * Messages keep their meta: the files the context included, the model that answered, usage
  * and the code actions proposed.
  */
-import { and, asc, desc, eq, gt, inArray, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableName, gt, inArray, lt, or, sql } from "drizzle-orm";
 import type { App } from "../core/app.ts";
 import type { Orm } from "../db/client.ts";
 import { aiConversations, aiMessages, users } from "../db/schema.ts";
@@ -19,6 +19,7 @@ import type { Actor } from "../auth/actor.ts";
 import { projectAccess } from "../projects/access.ts";
 import { newId } from "../lib/crypto.ts";
 import { forbidden, notFound } from "../lib/errors.ts";
+import { insertRows, writeTogether, type WriteKind } from "./usage.ts";
 import type { ChatEvent, ChatRole } from "./types.ts";
 
 export type Conversation = typeof aiConversations.$inferSelect;
@@ -98,9 +99,10 @@ export function titleFrom(text: string): string {
   return `${(space > 30 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
-export async function createConversation(orm: Orm, input: { userId: string; projectId: string | null; title: string }): Promise<Conversation> {
+/** A new conversation's row, not stored yet: storeTurn stores it with its first messages. */
+export function newConversation(input: { userId: string; projectId: string | null; title: string }): Conversation {
   const now = Date.now();
-  const row: Conversation = {
+  return {
     id: newId(),
     userId: input.userId,
     projectId: input.projectId,
@@ -111,6 +113,10 @@ export async function createConversation(orm: Orm, input: { userId: string; proj
     createdAt: now,
     updatedAt: now,
   };
+}
+
+export async function createConversation(orm: Orm, input: { userId: string; projectId: string | null; title: string }): Promise<Conversation> {
+  const row = newConversation(input);
   await orm.insert(aiConversations).values(row);
   return row;
 }
@@ -179,21 +185,56 @@ export async function conversationMessages(orm: Orm, conversationId: string, o: 
 
 export type NewMessage = { role: ChatRole; content: string; meta?: MessageMeta };
 
+const messageRows = (conversationId: string, messages: NewMessage[], now: number) =>
+  messages.map((m) => ({ conversationId, role: m.role, content: m.content, meta: JSON.stringify(m.meta ?? {}), createdAt: now }));
+
 /** Appends messages in order and marks the conversation as just used; returns the stored rows. */
 export async function appendMessages(orm: Orm, conversationId: string, messages: NewMessage[]): Promise<StoredMessage[]> {
   if (messages.length === 0) return [];
   const now = Date.now();
-  const rows = await orm
-    .insert(aiMessages)
-    .values(messages.map((m) => ({ conversationId, role: m.role, content: m.content, meta: JSON.stringify(m.meta ?? {}), createdAt: now })))
-    .returning();
+  const rows = await orm.insert(aiMessages).values(messageRows(conversationId, messages, now)).returning();
   await orm.update(aiConversations).set({ updatedAt: now }).where(eq(aiConversations.id, conversationId));
   return rows;
 }
 
-/** Remembers what the older messages said, once they slid out of the context window. */
-export async function saveSummary(orm: Orm, conversationId: string, summary: string, uptoMessageId: number): Promise<void> {
-  await orm.update(aiConversations).set({ summary, summaryUpto: uptoMessageId }).where(eq(aiConversations.id, conversationId));
+type MessageRow = ReturnType<typeof messageRows>[number];
+
+/** One request's write to a conversation at `at`: the conversation itself when new, message rows, a new summary; it is marked as just used. */
+type ConversationWrite = { at: number; conversationId: string; create: Conversation | null; rows: MessageRow[]; summary: { text: string; upto: number } | null };
+
+const conversationWrites: WriteKind<ConversationWrite, StoredMessage[]> = {
+  statements(items) {
+    const now = Date.now();
+    const touched = [...new Set(items.filter((w) => !w.create).map((w) => w.conversationId))];
+    const c = aiConversations;
+    return [
+      ...insertRows(c, items.flatMap((w) => (w.create ? [{ ...w.create, updatedAt: w.at }] : []))),
+      ...insertRows(aiMessages, items.flatMap((w) => w.rows), "id"),
+      ...(touched.length > 0 ? [{ sql: `UPDATE "${getTableName(c)}" SET "${c.updatedAt.name}" = ? WHERE "${c.id.name}" IN (SELECT value FROM json_each(?))`, args: [now, JSON.stringify(touched)] }] : []),
+      ...items.flatMap((w) => (w.summary ? [{ sql: `UPDATE "${getTableName(c)}" SET "${c.summary.name}" = ?, "${c.summaryUpto.name}" = ? WHERE "${c.id.name}" = ?`, args: [w.summary.text, w.summary.upto, w.conversationId] }] : [])),
+    ];
+  },
+  results(items, results) {
+    // Each row gets the next id in the order of the VALUES, so sorted by id the returned ids are the items' messages in turn.
+    const ids = results.flatMap((r) => (r.columns.length === 1 && r.columns[0] === "id" ? r.rows.map((row) => Number(row.id)) : [])).sort((a, b) => a - b);
+    let at = 0;
+    return items.map((w) => w.rows.map((row) => ({ ...row, id: ids[at++] ?? 0 })));
+  },
+};
+
+/**
+ * Stores a chat turn — a new conversation (newConversation) with it — in the transaction the
+ * tick's other chat writes share (writeTogether). Returns the stored messages.
+ */
+export function storeTurn(app: App, conversation: Conversation, isNew: boolean, messages: NewMessage[]): Promise<StoredMessage[]> {
+  const at = Date.now();
+  return writeTogether(app, conversationWrites, { at, conversationId: conversation.id, create: isNew ? conversation : null, rows: messageRows(conversation.id, messages, at), summary: null });
+}
+
+/** Stores an answer and a new summary of the conversation's older messages, like storeTurn. */
+export async function storeAnswer(app: App, conversationId: string, answer: NewMessage, summary: { text: string; upto: number } | null): Promise<StoredMessage | undefined> {
+  const at = Date.now();
+  return (await writeTogether(app, conversationWrites, { at, conversationId, create: null, rows: messageRows(conversationId, [answer], at), summary }))[0];
 }
 
 export async function updateConversation(app: App, actor: Actor, id: string, patch: { title?: string; shared?: boolean }): Promise<Visible> {

@@ -1,5 +1,41 @@
 import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { countTokens, fitLines, MESSAGE_OVERHEAD, messageTokens, promptTokens } from "./tokens.ts";
+
+/**
+ * The estimate as first written: cl100k's piece expression, then each piece tested by its
+ * shape. countTokens walks the text by hand instead (several times faster); it must agree.
+ */
+function byExpression(text: string): number {
+  const PIECE = /'(?:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/giu;
+  const CJK = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]/u;
+  const long = (n: number) => (n === 0 ? 0 : n <= 7 ? 1 : 1 + Math.ceil((n - 7) / 4));
+  const letters = (word: string) => {
+    if (/^[A-Za-z]+$/.test(word)) return long(word.length);
+    let ascii = 0;
+    let other = 0;
+    for (const ch of word) {
+      if (ch.charCodeAt(0) < 0x80) ascii++;
+      else other += CJK.test(ch) ? 1 : 0.5;
+    }
+    return Math.max(1, Math.round(long(ascii) + other));
+  };
+  let n = 0;
+  for (const [piece] of text.matchAll(PIECE)) {
+    const word = /^([^\p{L}\p{N}]?)(\p{L}+)$/u.exec(piece);
+    if (word) n += letters(word[2] ?? "") + (word[1] !== "" && !/[ ._([{@#$/]/.test(word[1] ?? "") ? 1 : 0);
+    else if (/^\p{N}+$/u.test(piece) || /^\s+$/.test(piece)) n += 1;
+    else {
+      const core = piece.replace(/^ /, "").replace(/[\r\n]+$/, "");
+      let ascii = 0;
+      let other = 0;
+      for (const ch of core) ch.charCodeAt(0) < 0x80 ? ascii++ : other++;
+      n += Math.max(1, Math.ceil(ascii / 3) + other);
+    }
+  }
+  return n;
+}
 
 describe("countTokens (a BPE-shaped estimate)", () => {
   // Reference counts from cl100k_base / o200k_base (gpt-tokenizer 3.4), measured once.
@@ -31,6 +67,31 @@ describe("countTokens (a BPE-shaped estimate)", () => {
   test("long identifiers and numbers are several tokens, not one", () => {
     expect(countTokens("internationalizationConfigurationProvider")).toBeGreaterThan(3);
     expect(countTokens("1234567890")).toBe(4);
+  });
+
+  test("counts exactly what the piece expression counts: Wove's sources, and odd text", () => {
+    for (const name of readdirSync(import.meta.dir)) {
+      const text = readFileSync(join(import.meta.dir, name), "utf8");
+      expect(countTokens(text)).toBe(byExpression(text));
+    }
+    // Contractions (any case, ſ folding to s), line breaks of every kind, wide and astral characters, marks.
+    const alphabet = ["a", "Z", "s", "S", "'", "ſ", "l", "L", "v", "e", "R", "d", "m", "t", " ", "  ", "\t", "\n", "\r", "\r\n", "\u00a0", "\u2028", "\u3000", "\ufeff", "1", "23", "٣", "²", ".", "_", "(", "@", "$", "/", "-", "=", "é", "ß", "Ж", "人", "ア", "한", "😀", "𝐀", "\u0301", "\u001c", "\u0085", "`", "!"];
+    let seed = 42;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let k = 0; k < 20_000; k++) {
+      let text = "";
+      for (let j = Math.floor(next() * 12); j >= 0; j--) text += alphabet[Math.floor(next() * alphabet.length)];
+      if (countTokens(text) !== byExpression(text)) expect(`${JSON.stringify(text)}: ${countTokens(text)}`).toBe(`${JSON.stringify(text)}: ${byExpression(text)}`);
+    }
+  });
+
+  test("with a limit, counting stops soon after it; under the limit the count is exact", () => {
+    const big = "const value = compute(42);\n".repeat(100_000);
+    const n = countTokens(big, 100);
+    expect(n).toBeGreaterThan(100);
+    expect(n).toBeLessThan(120);
+    const small = "const value = compute(42);\n".repeat(3);
+    expect(countTokens(small, 1000)).toBe(countTokens(small));
   });
 
   test("messages add their role markers", () => {
