@@ -143,7 +143,8 @@ export async function searchPrompts(orm: Orm, userId: string, s: PromptSearch = 
   const sort = s.sort ?? "votes";
   if (sort === "votes") order.push(sql`score DESC`, sql`up DESC`);
   else if (sort === "uses") order.push(sql`uses DESC`);
-  order.push(sql`p.updated_at DESC`, sql`p.id`);
+  // Same-millisecond updates fall back to the order the prompts were made in (rowid), not their random ids.
+  order.push(sql`p.updated_at DESC`, sql`p.rowid DESC`);
   const rows = await orm.all<SummaryRow>(
     sql`${summarySelect(userId)} WHERE ${sql.join(where, sql` AND `)} ORDER BY ${sql.join(order, sql`, `)} LIMIT ${limit + 1} OFFSET ${offset}`,
   );
