@@ -10,9 +10,9 @@
  * own page, and Ada's editor follows.
  */
 import { afterAll, beforeAll, expect } from "bun:test";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { test, registerOutput, unregisterOutput, type OutputSource } from "../helpers/quiet.ts";
-import { logIn, skipE2E, TestBrowser, editorText, openIdeAt } from "../helpers/browser.ts";
+import { skipE2E, TestBrowser, editorText, openIdeAt, personPage as signedInPage } from "../helpers/browser.ts";
 import { TestServer, waitFor, type TestUser } from "../helpers/server.ts";
 import { startFakeOllama, type FakeRequest, type FakeServer, type FakeToolCall } from "../helpers/fake-models.ts";
 import { buildIslands } from "../../scripts/build-islands.ts";
@@ -42,6 +42,7 @@ let token: string;
 let projectId: string;
 const logs: OutputSource & { lines: string[] } = { label: "browser contexts (console and page errors)", lines: [], output: () => logs.lines.join("\n") };
 const pageErrors: string[] = [];
+const people = { lines: logs.lines, pageErrors };
 
 beforeAll(async () => {
   if (skipE2E) return;
@@ -85,22 +86,8 @@ afterAll(async () => {
   await ollama?.stop();
 }, 120_000);
 
-/** A signed-in page in its own browser context (own cookies, own editor, own socket). */
-async function personPage(who: TestUser): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.browser.newContext({ viewport: { width: 1280, height: 800 } });
-  context.setDefaultTimeout(15_000);
-  const page = await context.newPage();
-  page.on("console", (m) => logs.lines.push(`[${who.username} console.${m.type()}] ${m.text()}`));
-  page.on("pageerror", (e) => {
-    pageErrors.push(`${who.username}: ${e.message}`);
-    logs.lines.push(`[${who.username} pageerror] ${e.message}`);
-  });
-  page.on("response", (r) => {
-    if (r.status() >= 400) logs.lines.push(`[${who.username} http ${r.status()}] ${r.request().method()} ${r.url()}`);
-  });
-  await logIn(page, srv.url, who.email, who.password);
-  return { context, page };
-}
+/** A signed-in page in its own browser context, reporting into this file's log. */
+const personPage = (who: TestUser) => signedInPage(browser, srv.url, who, people);
 
 /** The IDE on the test file, ready and synced. */
 const openIde = (page: Page) => openIdeAt(page, `${srv.url}/projects/${projectId}/ide/${FILE}`);

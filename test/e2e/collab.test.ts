@@ -7,10 +7,10 @@
  * binary files are offered as downloads; the page works at 360 px with the tree in a drawer.
  */
 import { afterAll, beforeAll, expect } from "bun:test";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { test } from "../helpers/quiet.ts";
 import { registerOutput, unregisterOutput, type OutputSource } from "../helpers/quiet.ts";
-import { horizontalOverflow, logIn, skipE2E, TestBrowser, editorText, openIdeAt } from "../helpers/browser.ts";
+import { horizontalOverflow, skipE2E, TestBrowser, editorText, openIdeAt, personPage as signedInPage } from "../helpers/browser.ts";
 import { TestServer, waitFor, type TestUser } from "../helpers/server.ts";
 import { buildIslands } from "../../scripts/build-islands.ts";
 
@@ -26,6 +26,7 @@ let token: string;
 let projectId: string;
 const logs: OutputSource & { lines: string[] } = { label: "extra browser contexts (console and page errors)", lines: [], output: () => logs.lines.join("\n") };
 const pageErrors: string[] = [];
+const people = { lines: logs.lines, pageErrors };
 
 beforeAll(async () => {
   if (skipE2E) return;
@@ -51,19 +52,8 @@ afterAll(async () => {
   await srv?.stop();
 }, 120_000);
 
-/** A signed-in page in its own browser context (own cookies, own IndexedDB, own offline switch). */
-async function personPage(who: TestUser, viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.browser.newContext({ viewport });
-  context.setDefaultTimeout(15_000);
-  const page = await context.newPage();
-  page.on("console", (m) => logs.lines.push(`[${who.username} console.${m.type()}] ${m.text()}`));
-  page.on("pageerror", (e) => {
-    pageErrors.push(`${who.username}: ${e.message}`);
-    logs.lines.push(`[${who.username} pageerror] ${e.message}`);
-  });
-  await logIn(page, srv.url, who.email, who.password);
-  return { context, page };
-}
+/** A signed-in page in its own browser context, reporting into this file's log. */
+const personPage = (who: TestUser, viewport = { width: 1280, height: 800 }) => signedInPage(browser, srv.url, who, people, viewport);
 
 /** The IDE on the test file, ready and synced. */
 const openIde = (page: Page) => openIdeAt(page, `${srv.url}/projects/${projectId}/ide/${FILE}`);

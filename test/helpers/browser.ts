@@ -114,3 +114,29 @@ export function editorText(page: Page): Promise<string> {
     return lines.map((l) => (l.textContent ?? "").replace(/\u00a0/g, " ")).join("\n");
   });
 }
+
+/** Where several people's pages report their console lines, page errors and failed requests. */
+export type PeopleLog = { lines: string[]; pageErrors: string[] };
+
+/** A signed-in page in its own browser context (own cookies, own IndexedDB, own socket), reporting into `log`. */
+export async function personPage(
+  browser: TestBrowser,
+  baseUrl: string,
+  who: { username: string; email: string; password: string },
+  log: PeopleLog,
+  viewport = { width: 1280, height: 800 },
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.browser.newContext({ viewport });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  page.on("console", (m) => log.lines.push(`[${who.username} console.${m.type()}] ${m.text()}`));
+  page.on("pageerror", (e) => {
+    log.pageErrors.push(`${who.username}: ${e.message}`);
+    log.lines.push(`[${who.username} pageerror] ${e.message}`);
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400) log.lines.push(`[${who.username} http ${r.status()}] ${r.request().method()} ${r.url()}`);
+  });
+  await logIn(page, baseUrl, who.email, who.password);
+  return { context, page };
+}
