@@ -122,7 +122,7 @@ describe("files", () => {
 
 describe("history", () => {
   const chat = (n: number, words = 60): HistoryMessage[] =>
-    Array.from({ length: n }, (_, i) => ({ id: i + 1, role: i % 2 === 0 ? ("user" as const) : ("assistant" as const), content: `message ${i + 1}: ${"lorem ipsum dolor ".repeat(words)}` }));
+    Array.from({ length: n }, (_, i) => ({ id: i + 1, role: i % 2 === 0 ? ("user" as const) : ("assistant" as const), content: `message ${i + 1}: ${"how the parser recovers from a missing brace ".repeat(words)}` }));
 
   test("the window keeps the newest messages that fit", () => {
     const h = chat(10, 10);
@@ -136,7 +136,7 @@ describe("history", () => {
     const calls: { previous: string | null; ids: (number | undefined)[] }[] = [];
     const summarise: Summariser = async (previous, slidOut) => {
       calls.push({ previous, ids: slidOut.map((m) => m.id) });
-      return "They discussed lorem ipsum.";
+      return "They discussed how the parser recovers from a missing brace.";
     };
     const history = chat(30);
     const first = await buildContext(app, request({ history, summarise, contextWindow: 2048 }));
@@ -145,21 +145,21 @@ describe("history", () => {
     const upto = first.newSummary?.upto ?? 0;
     expect(upto).toBeGreaterThan(0);
     expect(calls[0]?.ids).toEqual(Array.from({ length: upto }, (_, i) => i + 1));
-    expect(first.messages.some((m) => m.content === "Summary of the earlier part of this conversation:\nThey discussed lorem ipsum.")).toBe(true);
+    expect(first.messages.some((m) => m.content === "Summary of the earlier part of this conversation:\nThey discussed how the parser recovers from a missing brace.")).toBe(true);
     // The newest message is in the window; the first is not.
     expect(first.messages.some((m) => m.content.startsWith("message 30:"))).toBe(true);
     expect(first.messages.some((m) => m.content.startsWith("message 1:"))).toBe(false);
     expect(first.tokens).toBeLessThanOrEqual(2048 - answerReserve(2048));
 
-    const again = await buildContext(app, request({ history, summarise, contextWindow: 2048, summary: { text: "They discussed lorem ipsum.", upto } }));
+    const again = await buildContext(app, request({ history, summarise, contextWindow: 2048, summary: { text: "They discussed how the parser recovers from a missing brace.", upto } }));
     expect(calls.length).toBe(1);
     expect(again.newSummary).toBeNull();
 
     // Two more turns push more messages out: only those are summarised, onto the previous summary.
     const longer = chat(34);
-    const later = await buildContext(app, request({ history: longer, summarise, contextWindow: 2048, summary: { text: "They discussed lorem ipsum.", upto } }));
+    const later = await buildContext(app, request({ history: longer, summarise, contextWindow: 2048, summary: { text: "They discussed how the parser recovers from a missing brace.", upto } }));
     expect(calls.length).toBe(2);
-    expect(calls[1]?.previous).toBe("They discussed lorem ipsum.");
+    expect(calls[1]?.previous).toBe("They discussed how the parser recovers from a missing brace.");
     expect(calls[1]?.ids[0]).toBe(upto + 1);
     expect(later.newSummary?.upto).toBeGreaterThan(upto);
   });

@@ -10,7 +10,8 @@ import type { User } from "../db/schema.ts";
 import { aiConversations, aiUsage } from "../db/schema.ts";
 import { aliceAndBob, closeTempApp, openTempApp } from "../../test/helpers/temp-app.ts";
 import { conversationMessages, newConversation, storeAnswer, storeTurn, type Conversation } from "./conversations.ts";
-import { insertRows, recordUsage, type UsageRecord } from "./usage.ts";
+import { insertRows } from "../db/write-together.ts";
+import { recordUsage, type UsageRecord } from "./usage.ts";
 
 let app: App;
 let dir: string;

@@ -19,7 +19,7 @@ import type { Actor } from "../auth/actor.ts";
 import { projectAccess } from "../projects/access.ts";
 import { newId } from "../lib/crypto.ts";
 import { forbidden, notFound } from "../lib/errors.ts";
-import { insertRows, writeTogether, type WriteKind } from "./usage.ts";
+import { insertRows, writeTogether, type WriteKind } from "../db/write-together.ts";
 import type { ChatEvent, ChatRole } from "./types.ts";
 
 export type Conversation = typeof aiConversations.$inferSelect;

@@ -43,6 +43,13 @@ class Slots {
   }
 }
 
+/** The image an already-built deployment runs in: its own (Dockerfile projects) or today's runtime images. */
+async function imageOf(ctx: DeployContext, d: Deployment, plan: Plan, say: (line: string) => void): Promise<string> {
+  if (plan.kind === "dockerfile") return d.image ?? "";
+  const images = await ctx.engine.ensureImages(say);
+  return plan.kind === "static" ? images.static : images.runtime;
+}
+
 export class Deployer {
   readonly logs: DeployLogs;
   private chains = new Map<string, Promise<void>>();
@@ -159,8 +166,7 @@ export class Deployer {
       let image: string;
       if (d.rollbackOf) {
         plan = planOrThrow(d);
-        const images = plan.kind === "dockerfile" ? null : await ctx.engine.ensureImages(say);
-        image = plan.kind === "dockerfile" ? (d.image ?? "") : plan.kind === "static" ? (images?.static ?? "") : (images?.runtime ?? "");
+        image = await imageOf(ctx, d, plan, say);
         say(`Re-using the build of the deployment this rolls back to (${plan.kind}).`);
       } else {
         say("Building…");
@@ -284,8 +290,7 @@ export class Deployer {
     const d = (await getDeployment(this.app.db.orm, id)) as Deployment;
     const plan = planOrThrow(d);
     this.logs.write(id, why);
-    const images = plan.kind === "dockerfile" ? null : await ctx.engine.ensureImages((l) => this.logs.write(id, l));
-    const image = plan.kind === "dockerfile" ? (d.image ?? "") : plan.kind === "static" ? (images?.static ?? "") : (images?.runtime ?? "");
+    const image = await imageOf(ctx, d, plan, (l) => this.logs.write(id, l));
     const old = d.containerId;
     const c = await start(ctx, d, plan, image, new AbortController().signal);
     const where = await hostsOf(this.app, d.projectId);
